@@ -1,0 +1,302 @@
+//! Configuration, read once at cold start from the environment.
+//!
+//! A bad configuration is an error naming the variable, never its value: the process stops
+//! before it serves anything.
+
+use std::fmt;
+
+use crate::providers::Provider;
+
+/// Default and ceiling for `MAX_BODY_BYTES`: SNS's own 256 KiB limit and Lambda's 6 MB payload.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
+const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
+
+/// A shared secret. `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    /// The secret itself, for the MAC and nothing else.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+/// How one provider authenticates its requests.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProviderConfig {
+    /// Signing secrets; any one may match, so a secret can be rotated without downtime.
+    pub webhook_secrets: Vec<Secret>,
+    /// Secrets accepted as `?secret=` or `?token=`; empty means query secrets are refused.
+    pub query_secrets: Vec<Secret>,
+    /// Explicit opt-in: a request with no credential at all is accepted.
+    pub allow_unsigned: bool,
+}
+
+impl ProviderConfig {
+    /// A provider with none of its variables set is disabled and answers 404.
+    pub fn is_enabled(&self) -> bool {
+        !self.webhook_secrets.is_empty() || !self.query_secrets.is_empty() || self.allow_unsigned
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub topic_arn: String,
+    pub max_body_bytes: usize,
+    atlas: ProviderConfig,
+    app_services: ProviderConfig,
+    monte_carlo: ProviderConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is required but not set")]
+    Missing(&'static str),
+    #[error("{var} is invalid: {reason}")]
+    Invalid { var: String, reason: &'static str },
+}
+
+impl Config {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Builds the configuration from any variable source; an empty variable counts as unset, so a
+    /// SAM parameter left blank disables what it configures.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
+
+        let topic_arn = get("ALERT_TOPIC_ARN").ok_or(ConfigError::Missing("ALERT_TOPIC_ARN"))?;
+        let topic_arn = topic_arn.trim().to_owned();
+        if !is_sns_topic_arn(&topic_arn) {
+            return Err(invalid(
+                "ALERT_TOPIC_ARN",
+                "not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)",
+            ));
+        }
+
+        let max_body_bytes = match get("MAX_BODY_BYTES") {
+            None => DEFAULT_MAX_BODY_BYTES,
+            Some(raw) => match raw.trim().parse::<usize>() {
+                Ok(n) if (1..=LAMBDA_PAYLOAD_LIMIT).contains(&n) => n,
+                _ => {
+                    return Err(invalid(
+                        "MAX_BODY_BYTES",
+                        "must be a whole number of bytes from 1 to 6291456",
+                    ));
+                }
+            },
+        };
+
+        let provider = |p: Provider| -> Result<ProviderConfig, ConfigError> {
+            let prefix = p.env_prefix();
+            let var = |suffix: &str| format!("{prefix}_{suffix}");
+            let secrets = |suffix: &str| -> Result<Vec<Secret>, ConfigError> {
+                let name = var(suffix);
+                get(&name).map_or(Ok(Vec::new()), |raw| {
+                    parse_secrets(&raw).map_err(|reason| invalid(&name, reason))
+                })
+            };
+            let allow_unsigned = match get(&var("ALLOW_UNSIGNED")).as_deref().map(str::trim) {
+                None => false,
+                Some(v) if v.eq_ignore_ascii_case("true") => true,
+                Some(v) if v.eq_ignore_ascii_case("false") => false,
+                Some(_) => return Err(invalid(&var("ALLOW_UNSIGNED"), "must be true or false")),
+            };
+            Ok(ProviderConfig {
+                webhook_secrets: secrets("WEBHOOK_SECRETS")?,
+                query_secrets: secrets("QUERY_SECRETS")?,
+                allow_unsigned,
+            })
+        };
+
+        Ok(Config {
+            topic_arn,
+            max_body_bytes,
+            atlas: provider(Provider::Atlas)?,
+            app_services: provider(Provider::AppServices)?,
+            monte_carlo: provider(Provider::MonteCarlo)?,
+        })
+    }
+
+    pub fn provider(&self, provider: Provider) -> &ProviderConfig {
+        match provider {
+            Provider::Atlas => &self.atlas,
+            Provider::AppServices => &self.app_services,
+            Provider::MonteCarlo => &self.monte_carlo,
+        }
+    }
+
+    /// Replaces one provider's settings (tests and embedders).
+    pub fn with_provider(mut self, provider: Provider, settings: ProviderConfig) -> Self {
+        *match provider {
+            Provider::Atlas => &mut self.atlas,
+            Provider::AppServices => &mut self.app_services,
+            Provider::MonteCarlo => &mut self.monte_carlo,
+        } = settings;
+        self
+    }
+
+    /// Whether messages need FIFO fields (`MessageGroupId`, `MessageDeduplicationId`).
+    pub fn is_fifo(&self) -> bool {
+        self.topic_arn.ends_with(".fifo")
+    }
+}
+
+fn invalid(var: &str, reason: &'static str) -> ConfigError {
+    ConfigError::Invalid {
+        var: var.to_owned(),
+        reason,
+    }
+}
+
+/// Comma-separated secrets, surrounding whitespace ignored; an empty item is a mistake, not a
+/// secret that matches an empty signature.
+fn parse_secrets(raw: &str) -> Result<Vec<Secret>, &'static str> {
+    raw.split(',')
+        .map(str::trim)
+        .map(|s| {
+            if s.is_empty() {
+                Err("has an empty secret in its comma-separated list")
+            } else {
+                Ok(Secret::new(s))
+            }
+        })
+        .collect()
+}
+
+fn is_sns_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    parts.len() == 6
+        && parts[0] == "arn"
+        && !parts[1].is_empty()
+        && parts[2] == "sns"
+        && !parts[3].is_empty()
+        && !parts[4].is_empty()
+        && !parts[5].is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+
+    fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn requires_topic_arn() {
+        assert_eq!(load(&[]), Err(ConfigError::Missing("ALERT_TOPIC_ARN")));
+        assert_eq!(
+            load(&[("ALERT_TOPIC_ARN", "  ")]),
+            Err(ConfigError::Missing("ALERT_TOPIC_ARN"))
+        );
+    }
+
+    #[test]
+    fn rejects_a_topic_arn_that_is_not_sns() {
+        let err = load(&[("ALERT_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:q")]).unwrap_err();
+        assert!(err.to_string().starts_with("ALERT_TOPIC_ARN is invalid"));
+    }
+
+    #[test]
+    fn providers_without_variables_are_disabled() {
+        let config = load(&[("ALERT_TOPIC_ARN", TOPIC), ("ATLAS_WEBHOOK_SECRETS", "")]).unwrap();
+        assert!(
+            Provider::ALL
+                .iter()
+                .all(|p| !config.provider(*p).is_enabled())
+        );
+        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
+        assert!(!config.is_fifo());
+    }
+
+    #[test]
+    fn reads_several_secrets_per_provider() {
+        let config = load(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("ATLAS_WEBHOOK_SECRETS", "first, second"),
+            ("APP_SERVICES_QUERY_SECRETS", "q1"),
+            ("MONTE_CARLO_ALLOW_UNSIGNED", "TRUE"),
+            ("MAX_BODY_BYTES", "1024"),
+        ])
+        .unwrap();
+        let atlas = config.provider(Provider::Atlas);
+        assert_eq!(
+            atlas.webhook_secrets,
+            vec![Secret::new("first"), Secret::new("second")]
+        );
+        assert!(config.provider(Provider::AppServices).is_enabled());
+        assert!(config.provider(Provider::MonteCarlo).allow_unsigned);
+        assert_eq!(config.max_body_bytes, 1024);
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_never_the_secret() {
+        let err = load(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("MONTE_CARLO_WEBHOOK_SECRETS", "hunter2,,x"),
+        ])
+        .unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("MONTE_CARLO_WEBHOOK_SECRETS"), "{text}");
+        assert!(!text.contains("hunter2"), "{text}");
+        assert!(!format!("{err:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn rejects_bad_flags_and_sizes() {
+        let err = load(&[("ALERT_TOPIC_ARN", TOPIC), ("ATLAS_ALLOW_UNSIGNED", "yes")]).unwrap_err();
+        assert!(err.to_string().contains("ATLAS_ALLOW_UNSIGNED"));
+        for size in ["0", "-1", "lots", "7000000"] {
+            let err = load(&[("ALERT_TOPIC_ARN", TOPIC), ("MAX_BODY_BYTES", size)]).unwrap_err();
+            assert!(err.to_string().contains("MAX_BODY_BYTES"));
+        }
+    }
+
+    #[test]
+    fn fifo_topics_are_recognised() {
+        let config = load(&[(
+            "ALERT_TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:alerts.fifo",
+        )])
+        .unwrap();
+        assert!(config.is_fifo());
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        let secret = Secret::new("hunter2");
+        assert_eq!(format!("{secret}"), "[redacted]");
+        assert!(!format!("{secret:?}").contains("hunter2"));
+        let settings = ProviderConfig {
+            webhook_secrets: vec![secret],
+            ..Default::default()
+        };
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+}

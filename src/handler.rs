@@ -1,0 +1,239 @@
+//! One request: route → method → size → authenticate → parse → publish → response.
+//! No provider logic lives here; every failure a caller can cause becomes the contract's status
+//! with a short JSON body, and exactly one log line says what happened.
+
+use std::time::Instant;
+
+use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::{Body, Request, RequestExt, Response};
+use serde_json::json;
+use time::OffsetDateTime;
+
+use crate::config::Config;
+use crate::event::{EventError, build_message};
+use crate::providers::{AuthError, Credential, Inbound, MalformedPayload, Provider};
+use crate::publish::{PublishError, Publisher};
+
+/// The function: configuration and publisher built once at cold start, shared by every request.
+pub struct Relay<P> {
+    config: Config,
+    publisher: P,
+}
+
+/// Everything the contract can answer besides 200.
+#[derive(Debug, thiserror::Error)]
+enum Rejection {
+    #[error("unknown or disabled provider")]
+    UnknownProvider,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("payload too large")]
+    TooLarge,
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Malformed(#[from] MalformedPayload),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error(transparent)]
+    Event(#[from] EventError),
+}
+
+impl Rejection {
+    fn status(&self) -> StatusCode {
+        match self {
+            Rejection::UnknownProvider => StatusCode::NOT_FOUND,
+            Rejection::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            Rejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::Auth(_) => StatusCode::UNAUTHORIZED,
+            Rejection::Malformed(_) => StatusCode::BAD_REQUEST,
+            Rejection::Publish(_) => StatusCode::BAD_GATEWAY,
+            Rejection::Event(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The `error` of the response body.
+    fn code(&self) -> &'static str {
+        match self {
+            Rejection::UnknownProvider => "unknown_provider",
+            Rejection::MethodNotAllowed => "method_not_allowed",
+            Rejection::TooLarge => "payload_too_large",
+            Rejection::Auth(AuthError::Missing) => "missing_signature",
+            Rejection::Auth(AuthError::Invalid(_)) => "invalid_signature",
+            Rejection::Malformed(_) => "malformed_payload",
+            Rejection::Publish(_) => "publish_failed",
+            Rejection::Event(_) => "internal_error",
+        }
+    }
+
+    /// A finer reason for the log line; fixed strings only, never request data.
+    fn reason(&self) -> &'static str {
+        match self {
+            Rejection::Auth(AuthError::Invalid(why)) => why.reason(),
+            Rejection::Malformed(MalformedPayload::NotJson(_)) => "not_json",
+            Rejection::Malformed(MalformedPayload::NotAnObject) => "not_an_object",
+            Rejection::Publish(PublishError::NoMessageId) => "no_message_id",
+            Rejection::Publish(PublishError::Attribute(_)) => "bad_attribute",
+            Rejection::Publish(PublishError::Sns(_)) => "sns_error",
+            other => other.code(),
+        }
+    }
+}
+
+/// What the log line reports about a request.
+#[derive(Default)]
+struct Trace {
+    provider: Option<Provider>,
+    event_id: Option<String>,
+    credential: Option<Credential>,
+}
+
+impl<P: Publisher> Relay<P> {
+    pub fn new(config: Config, publisher: P) -> Self {
+        Relay { config, publisher }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub async fn handle(&self, request: Request) -> Response<Body> {
+        let started = Instant::now();
+        let mut trace = Trace::default();
+        let result = self.process(&request, &mut trace).await;
+        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let (form, secret_index) = match trace.credential {
+            Some(Credential::Signature { form, secret_index }) => {
+                (Some(form.as_str()), Some(secret_index))
+            }
+            Some(Credential::QuerySecret { secret_index }) => {
+                (Some("query_secret"), Some(secret_index))
+            }
+            Some(Credential::Unsigned) => (Some("unsigned"), None),
+            None => (None, None),
+        };
+        let provider = trace.provider.map(Provider::slug);
+        match result {
+            Ok(message_id) => {
+                tracing::info!(
+                    provider,
+                    outcome = "published",
+                    status = 200,
+                    event_id = trace.event_id.as_deref(),
+                    form,
+                    secret_index,
+                    duration_us = elapsed_us,
+                    "request"
+                );
+                let event_id = trace.event_id.unwrap_or_default();
+                json_response(
+                    StatusCode::OK,
+                    &json!({"status": "published", "event_id": event_id, "message_id": message_id}),
+                )
+            }
+            Err(rejection) => {
+                let status = rejection.status();
+                let outcome = if matches!(rejection, Rejection::Publish(_) | Rejection::Event(_)) {
+                    "failed"
+                } else {
+                    "rejected"
+                };
+                if let Rejection::Publish(error) = &rejection {
+                    tracing::warn!(provider, event_id = trace.event_id.as_deref(), error = %error, "publish failed");
+                }
+                tracing::info!(
+                    provider,
+                    outcome,
+                    status = status.as_u16(),
+                    reason = rejection.reason(),
+                    event_id = trace.event_id.as_deref(),
+                    form,
+                    secret_index,
+                    duration_us = elapsed_us,
+                    "request"
+                );
+                let mut response = json_response(status, &json!({"error": rejection.code()}));
+                if status == StatusCode::METHOD_NOT_ALLOWED {
+                    response
+                        .headers_mut()
+                        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+                }
+                response
+            }
+        }
+    }
+
+    async fn process(&self, request: &Request, trace: &mut Trace) -> Result<String, Rejection> {
+        let provider = route(request).ok_or(Rejection::UnknownProvider)?;
+        let settings = self.config.provider(provider);
+        if !settings.is_enabled() {
+            return Err(Rejection::UnknownProvider);
+        }
+        trace.provider = Some(provider);
+
+        if request.method() != Method::POST {
+            return Err(Rejection::MethodNotAllowed);
+        }
+        let body: &[u8] = request.body().as_ref();
+        if body.len() > self.config.max_body_bytes {
+            return Err(Rejection::TooLarge);
+        }
+
+        let query_secrets = query_secrets(request);
+        let inbound = Inbound {
+            headers: request.headers(),
+            query_secrets: &query_secrets,
+            body,
+        };
+        let verified = provider.authenticate(settings, inbound)?;
+        trace.credential = Some(verified.credential());
+        trace.event_id = Some(crate::event::event_id(provider, body));
+
+        let alert = provider.normalize(verified)?;
+        let message = build_message(
+            provider,
+            &alert,
+            body,
+            OffsetDateTime::now_utc(),
+            self.config.is_fifo(),
+        )?;
+        Ok(self.publisher.publish(&message).await?)
+    }
+}
+
+/// The provider named by the path's last two segments, `webhooks/{provider}`: whatever comes
+/// before (a REST API stage, a function-URL prefix) and a trailing slash are ignored. The path is
+/// matched as received: no dot-segment or percent-decoding, so only the exact names route.
+fn route(request: &Request) -> Option<Provider> {
+    let path = match request.raw_http_path() {
+        "" => request.uri().path(),
+        raw => raw,
+    };
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let (rest, slug) = path.rsplit_once('/')?;
+    let (_, literal) = rest.rsplit_once('/')?;
+    (literal == "webhooks").then_some(())?;
+    Provider::from_slug(slug)
+}
+
+/// Every `secret` and `token` query parameter value.
+fn query_secrets(request: &Request) -> Vec<&str> {
+    let Some(query) = request.query_string_parameters_ref() else {
+        return Vec::new();
+    };
+    ["secret", "token"]
+        .into_iter()
+        .filter_map(|name| query.all(name))
+        .flatten()
+        .collect()
+}
+
+fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body> {
+    let mut response = Response::new(Body::Text(body.to_string()));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static("application/json"),
+    );
+    response
+}

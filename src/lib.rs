@@ -1,0 +1,14 @@
+//! alert-relay: verify alert webhooks from MongoDB Atlas, App Services-style signed senders and
+//! Monte Carlo, normalize them into one CloudEvents event, and publish it to Amazon SNS.
+
+pub mod config;
+pub mod event;
+pub mod handler;
+pub mod providers;
+pub mod publish;
+pub mod pyform;
+pub mod signature;
+
+pub use config::{Config, ConfigError, Secret};
+pub use handler::Relay;
+pub use publish::{PublishError, Publisher, SnsPublisher};

@@ -1,0 +1,256 @@
+//! Monte Carlo data-observability alerts: `x-mcd-signature` is hex HMAC-SHA512, over the raw body
+//! or over the form Monte Carlo documents, `urllib.parse.urlencode(json.loads(body))`.
+
+use serde_json::{Map, Value};
+
+use super::{fields, parse_object};
+use crate::config::Secret;
+use crate::event::{Alert, Severity, Status};
+use crate::signature::Tag;
+
+pub const SIGNATURE_HEADER: &str = "x-mcd-signature";
+
+/// Tries the documented form: parse the body, build Python's urlencode string, MAC it.
+pub fn match_documented(
+    tag: &Tag,
+    secrets: &[Secret],
+    body: &[u8],
+) -> Option<(usize, Map<String, Value>)> {
+    let object = parse_object(body).ok()?;
+    let form = crate::pyform::urlencode(&object);
+    tag.match_any(secrets, form.as_bytes())
+        .map(|index| (index, object))
+}
+
+fn status(body: &Map<String, Value>, payload: Option<&Map<String, Value>>) -> Status {
+    let feedback = fields::str(body, "alert_feedback")
+        .or_else(|| payload.and_then(|p| fields::str(p, "alert_feedback")));
+    match feedback {
+        Some("fixed" | "expected" | "no_action_needed" | "false_positive") => {
+            return Status::Resolved;
+        }
+        Some("investigating" | "work_in_progress") => return Status::Acknowledged,
+        _ => {}
+    }
+    match fields::str(body, "type") {
+        Some(kind) if kind.starts_with("open_") => Status::Open,
+        _ => Status::Updated,
+    }
+}
+
+fn severity(value: Option<&str>) -> Severity {
+    match value.map(str::to_ascii_uppercase).as_deref() {
+        Some("SEV-1") => Severity::Critical,
+        Some("SEV-2") => Severity::Error,
+        Some("SEV-3") => Severity::Warning,
+        Some("SEV-4") => Severity::Info,
+        _ => Severity::Unknown,
+    }
+}
+
+/// One line for an event of the list: "<table>: <what happened>", either part alone, or nothing.
+fn describe(event: &Map<String, Value>) -> Option<String> {
+    let table = fields::str(event, "table_name");
+    let data = fields::object(event, "data");
+    let what = fields::str(event, "event_details")
+        .or_else(|| fields::object(event, "rule").and_then(|r| fields::str(r, "description")))
+        .or_else(|| data.and_then(|d| fields::str(d, "metric_display_name")));
+    match (table, what) {
+        (Some(t), Some(w)) => Some(format!("{t}: {w}")),
+        (Some(t), None) => Some(t.to_owned()),
+        (None, Some(w)) => Some(w.to_owned()),
+        (None, None) => None,
+    }
+}
+
+/// `open_custom_rule_anomaly_incident` → "Open custom rule anomaly incident".
+fn humanize(kind: &str) -> String {
+    let words = kind.replace('_', " ");
+    let mut chars = words.trim().chars();
+    chars.next().map_or_else(String::new, |first| {
+        first.to_uppercase().chain(chars).collect()
+    })
+}
+
+pub fn normalize(body: &Map<String, Value>) -> Alert {
+    let payload = fields::object(body, "payload");
+    let from_either =
+        |key| fields::str(body, key).or_else(|| payload.and_then(|p| fields::str(p, key)));
+    let events: Vec<&Map<String, Value>> = payload
+        .and_then(|p| p.get("event_list"))
+        .and_then(Value::as_array)
+        .map(|list| list.iter().filter_map(Value::as_object).collect())
+        .unwrap_or_default();
+    let descriptions: Vec<String> = events.iter().filter_map(|e| describe(e)).collect();
+    let kind = fields::str(body, "type");
+
+    let title = match descriptions.as_slice() {
+        [] => kind.map(humanize),
+        [one] => Some(one.clone()),
+        [first, rest @ ..] => Some(format!("{first} (+{} more)", rest.len())),
+    };
+    let summary = (descriptions.len() > 1).then(|| descriptions.join("; "));
+
+    let tables: Vec<Value> = events
+        .iter()
+        .filter_map(|e| fields::str(e, "table_name"))
+        .map(|t| Value::String(t.to_owned()))
+        .collect();
+    let mut resource = Map::new();
+    resource.insert(
+        "account_id".into(),
+        fields::json(fields::object(body, "account").and_then(|a| fields::str(a, "id"))),
+    );
+    resource.insert(
+        "group_id".into(),
+        fields::json(payload.and_then(|p| fields::str(p, "group_id"))),
+    );
+    resource.insert("action".into(), fields::json(fields::str(body, "action")));
+    resource.insert("owner".into(), fields::json(from_either("owner")));
+    resource.insert("tables".into(), Value::Array(tables));
+    resource.insert("event_count".into(), Value::from(events.len()));
+
+    Alert {
+        alert_id: payload.and_then(|p| fields::text(p, "incident_id")),
+        status: status(body, payload),
+        severity: severity(from_either("declared_alert_severity")),
+        event_type: kind.map(str::to_owned),
+        title,
+        summary,
+        occurred_at: None,
+        url: payload
+            .and_then(|p| fields::str(p, "url"))
+            .map(str::to_owned),
+        resource,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RULE_BREACH: &str = include_str!("../../tests/data/seeds/monte-carlo-rule-breach.json");
+    const VOLUME: &str = include_str!("../../tests/data/seeds/monte-carlo-volume-anomaly.json");
+
+    fn run(body: &str) -> Alert {
+        normalize(&serde_json::from_str(body).unwrap())
+    }
+
+    fn with(seed: &str, extra: &[(&str, &str)]) -> Alert {
+        let mut body: Map<String, Value> = serde_json::from_str(seed).unwrap();
+        for (k, v) in extra {
+            body.insert((*k).into(), Value::String((*v).into()));
+        }
+        normalize(&body)
+    }
+
+    #[test]
+    fn normalizes_the_volume_anomaly_example() {
+        let alert = run(VOLUME);
+        assert_eq!(
+            alert.alert_id.as_deref(),
+            Some("f83867b6-8f25-428b-807c-08518f63384c")
+        );
+        assert_eq!(alert.status, Status::Open);
+        assert_eq!(alert.severity, Severity::Unknown);
+        assert_eq!(alert.event_type.as_deref(), Some("open_anomaly_incident"));
+        assert_eq!(
+            alert.title.as_deref(),
+            Some("artemis: Has 42 rows vs. 101 expected")
+        );
+        assert_eq!(
+            alert.url.as_deref(),
+            Some("https://getmontecarlo.com/incidents/f83867b6-8f25-428b-807c-08518f63384c")
+        );
+        assert_eq!(alert.resource["group_id"], "zeus:ares");
+        assert_eq!(
+            alert.resource["account_id"],
+            "9a59c6f1-203a-4c72-8cd7-132db7f21b92"
+        );
+        assert_eq!(alert.resource["tables"], serde_json::json!(["artemis"]));
+    }
+
+    #[test]
+    fn normalizes_the_rule_breach_example() {
+        let alert = run(RULE_BREACH);
+        assert_eq!(alert.status, Status::Open);
+        assert_eq!(
+            alert.event_type.as_deref(),
+            Some("open_custom_rule_anomaly_incident")
+        );
+        assert_eq!(alert.title.as_deref(), Some("test rule"));
+        assert_eq!(alert.resource["group_id"], Value::Null);
+    }
+
+    #[test]
+    fn maps_every_feedback_value() {
+        let cases = [
+            ("fixed", Status::Resolved),
+            ("expected", Status::Resolved),
+            ("no_action_needed", Status::Resolved),
+            ("false_positive", Status::Resolved),
+            ("investigating", Status::Acknowledged),
+            ("work_in_progress", Status::Acknowledged),
+            ("no_status", Status::Open),
+        ];
+        for (feedback, expected) in cases {
+            assert_eq!(
+                with(VOLUME, &[("alert_feedback", feedback)]).status,
+                expected,
+                "{feedback}"
+            );
+        }
+        let update = with(
+            VOLUME,
+            &[
+                ("type", "incident_status_updated"),
+                ("alert_feedback", "no_status"),
+            ],
+        );
+        assert_eq!(update.status, Status::Updated);
+        let nested = run(r#"{"type":"x","payload":{"alert_feedback":"fixed"}}"#);
+        assert_eq!(nested.status, Status::Resolved);
+    }
+
+    #[test]
+    fn maps_every_declared_severity() {
+        let cases = [
+            ("SEV-1", Severity::Critical),
+            ("SEV-2", Severity::Error),
+            ("SEV-3", Severity::Warning),
+            ("SEV-4", Severity::Info),
+            ("sev-1", Severity::Critical),
+            ("SEV-9", Severity::Unknown),
+        ];
+        for (declared, expected) in cases {
+            assert_eq!(
+                with(VOLUME, &[("declared_alert_severity", declared)]).severity,
+                expected,
+                "{declared}"
+            );
+        }
+        let nested = run(r#"{"payload":{"declared_alert_severity":"SEV-2","owner":"ana"}}"#);
+        assert_eq!(nested.severity, Severity::Error);
+        assert_eq!(nested.resource["owner"], "ana");
+    }
+
+    #[test]
+    fn titles_from_the_type_when_there_are_no_events() {
+        let alert = run(r#"{"type":"open_freshness_anomaly_incident"}"#);
+        assert_eq!(
+            alert.title.as_deref(),
+            Some("Open freshness anomaly incident")
+        );
+        assert_eq!(run("{}").title, None);
+    }
+
+    #[test]
+    fn summarizes_several_events() {
+        let alert = run(
+            r#"{"payload":{"event_list":[{"table_name":"a","event_details":"x"},{"table_name":"b"},3]}}"#,
+        );
+        assert_eq!(alert.title.as_deref(), Some("a: x (+1 more)"));
+        assert_eq!(alert.summary.as_deref(), Some("a: x; b"));
+        assert_eq!(alert.resource["event_count"], 2);
+    }
+}

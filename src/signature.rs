@@ -1,0 +1,162 @@
+//! The three HMAC schemes the providers use, over raw bytes.
+//!
+//! Tags are only ever compared through `Mac::verify_slice` (constant time, exact length), and a
+//! header that does not decode to a tag of the scheme's length is a failure, never a pass.
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use hmac::{Hmac, KeyInit, Mac};
+use sha1::Sha1;
+use sha2::{Sha256, Sha512};
+
+use crate::config::Secret;
+
+/// Longest signature header we are willing to decode; real ones are at most 135 bytes.
+const MAX_SIGNATURE_LEN: usize = 512;
+
+/// How a provider encodes its tag in its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scheme {
+    /// MongoDB Atlas: base64 of HMAC-SHA1.
+    Sha1Base64,
+    /// App Services: `sha256=` followed by hex of HMAC-SHA256.
+    Sha256Hex,
+    /// Monte Carlo: hex of HMAC-SHA512.
+    Sha512Hex,
+}
+
+/// Why a presented signature was not accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum SignatureError {
+    #[error("signature is empty")]
+    Empty,
+    #[error("signature is longer than any valid one")]
+    TooLong,
+    #[error("signature does not use the provider's scheme")]
+    WrongScheme,
+    #[error("signature is not valid {0}")]
+    BadEncoding(&'static str),
+    #[error("signature has the wrong length for the scheme")]
+    WrongLength,
+    #[error("signature does not match any configured secret")]
+    Mismatch,
+}
+
+/// A presented tag, decoded once so it can be checked against several secrets and messages.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Tag {
+    scheme: Scheme,
+    bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for Tag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tag")
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Scheme {
+    fn tag_len(self) -> usize {
+        match self {
+            Scheme::Sha1Base64 => 20,
+            Scheme::Sha256Hex => 32,
+            Scheme::Sha512Hex => 64,
+        }
+    }
+
+    /// Decodes a header value into a tag of this scheme. Surrounding whitespace is not part of an
+    /// HTTP field value and is ignored; hex is case-insensitive; base64 must be canonical, padded.
+    pub fn parse(self, header: &str) -> Result<Tag, SignatureError> {
+        let value = header.trim_matches(|c: char| c == ' ' || c == '\t');
+        if value.is_empty() {
+            return Err(SignatureError::Empty);
+        }
+        if value.len() > MAX_SIGNATURE_LEN {
+            return Err(SignatureError::TooLong);
+        }
+        let bytes = match self {
+            Scheme::Sha1Base64 => BASE64
+                .decode(value)
+                .map_err(|_| SignatureError::BadEncoding("base64"))?,
+            Scheme::Sha256Hex => {
+                let hex = value
+                    .strip_prefix("sha256=")
+                    .ok_or(SignatureError::WrongScheme)?;
+                hex::decode(hex).map_err(|_| SignatureError::BadEncoding("hex"))?
+            }
+            Scheme::Sha512Hex => {
+                hex::decode(value).map_err(|_| SignatureError::BadEncoding("hex"))?
+            }
+        };
+        if bytes.len() != self.tag_len() {
+            return Err(SignatureError::WrongLength);
+        }
+        Ok(Tag {
+            scheme: self,
+            bytes,
+        })
+    }
+
+    /// The header value the provider would send for `message` signed with `secret`.
+    pub fn sign(self, secret: &[u8], message: &[u8]) -> String {
+        match self {
+            Scheme::Sha1Base64 => {
+                BASE64.encode(mac::<Hmac<Sha1>>(secret, message).finalize().into_bytes())
+            }
+            Scheme::Sha256Hex => format!(
+                "sha256={}",
+                hex::encode(mac::<Hmac<Sha256>>(secret, message).finalize().into_bytes())
+            ),
+            Scheme::Sha512Hex => {
+                hex::encode(mac::<Hmac<Sha512>>(secret, message).finalize().into_bytes())
+            }
+        }
+    }
+}
+
+impl Tag {
+    /// Whether this tag is the MAC of `message` under `secret`, compared in constant time.
+    pub fn matches(&self, secret: &Secret, message: &[u8]) -> bool {
+        let key = secret.expose().as_bytes();
+        match self.scheme {
+            Scheme::Sha1Base64 => mac::<Hmac<Sha1>>(key, message)
+                .verify_slice(&self.bytes)
+                .is_ok(),
+            Scheme::Sha256Hex => mac::<Hmac<Sha256>>(key, message)
+                .verify_slice(&self.bytes)
+                .is_ok(),
+            Scheme::Sha512Hex => mac::<Hmac<Sha512>>(key, message)
+                .verify_slice(&self.bytes)
+                .is_ok(),
+        }
+    }
+
+    /// The index of the first secret whose MAC of `message` is this tag.
+    pub fn match_any(&self, secrets: &[Secret], message: &[u8]) -> Option<usize> {
+        secrets
+            .iter()
+            .position(|secret| self.matches(secret, message))
+    }
+}
+
+fn mac<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> M {
+    // HMAC takes keys of any length, so this never fails; the fallback keeps it panic-free.
+    let mut mac =
+        <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| M::new(&Default::default()));
+    mac.update(message);
+    mac
+}
+
+/// Constant-time equality for query-string secrets: both sides are MACed under a fixed key and
+/// the tags compared with `verify_slice`, so neither timing nor length leaks which byte differed.
+pub fn secret_equals(presented: &str, secret: &Secret) -> bool {
+    const DOMAIN: &[u8] = b"alert-relay query secret";
+    let expected = mac::<Hmac<Sha256>>(DOMAIN, secret.expose().as_bytes())
+        .finalize()
+        .into_bytes();
+    mac::<Hmac<Sha256>>(DOMAIN, presented.as_bytes())
+        .verify_slice(&expected)
+        .is_ok()
+}

@@ -1,0 +1,250 @@
+//! Shared test fixtures: API Gateway events built the way API Gateway builds them, signed with the
+//! crate's own signer, and publishers that record or fail.
+#![allow(dead_code)]
+
+use std::sync::{Arc, Mutex};
+
+use alert_relay::event::Message;
+use alert_relay::providers::{Provider, SignedForm};
+use alert_relay::{Config, PublishError, Publisher, Relay};
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
+use lambda_http::{Body, Request, Response};
+use serde_json::{Value, json};
+
+pub const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+pub const FIFO_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts.fifo";
+
+/// Obviously fake secrets; index 1 is the "rotated" one.
+pub const SECRETS: [&str; 2] = ["test-secret-one", "test-secret-two"];
+pub const QUERY_SECRET: &str = "test-query-secret";
+
+pub const ATLAS_SEED: &str = include_str!("../data/seeds/atlas-disk-space-alert.json");
+pub const APP_SERVICES_SEED: &str = include_str!("../data/seeds/app-services-message.json");
+pub const MC_VOLUME_SEED: &str = include_str!("../data/seeds/monte-carlo-volume-anomaly.json");
+pub const MC_RULE_SEED: &str = include_str!("../data/seeds/monte-carlo-rule-breach.json");
+
+pub fn seed(provider: Provider) -> &'static str {
+    match provider {
+        Provider::Atlas => ATLAS_SEED,
+        Provider::AppServices => APP_SERVICES_SEED,
+        Provider::MonteCarlo => MC_VOLUME_SEED,
+    }
+}
+
+/// Every provider enabled with both signing secrets, App Services also with a query secret.
+pub fn config_vars() -> Vec<(String, String)> {
+    let mut vars = vec![("ALERT_TOPIC_ARN".to_owned(), TOPIC.to_owned())];
+    for p in Provider::ALL {
+        vars.push((
+            format!("{}_WEBHOOK_SECRETS", p.env_prefix()),
+            SECRETS.join(","),
+        ));
+    }
+    vars.push(("APP_SERVICES_QUERY_SECRETS".into(), QUERY_SECRET.into()));
+    vars
+}
+
+pub fn config_from(vars: &[(String, String)]) -> Config {
+    Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        .unwrap()
+}
+
+pub fn config() -> Config {
+    config_from(&config_vars())
+}
+
+#[derive(Clone, Default)]
+pub struct Recording {
+    pub published: Arc<Mutex<Vec<Message>>>,
+}
+
+impl Recording {
+    pub fn messages(&self) -> Vec<Message> {
+        self.published.lock().unwrap().clone()
+    }
+}
+
+impl Publisher for Recording {
+    async fn publish(&self, message: &Message) -> Result<String, PublishError> {
+        let mut published = self.published.lock().unwrap();
+        published.push(message.clone());
+        Ok(format!("msg-{}", published.len()))
+    }
+}
+
+/// A destination that always refuses, like an unreachable SNS.
+pub struct Failing;
+
+impl Publisher for Failing {
+    async fn publish(&self, _: &Message) -> Result<String, PublishError> {
+        Err(PublishError::Sns("connection refused".into()))
+    }
+}
+
+pub fn relay() -> (Relay<Recording>, Recording) {
+    let recording = Recording::default();
+    (Relay::new(config(), recording.clone()), recording)
+}
+
+/// One HTTP request, before API Gateway wraps it.
+#[derive(Clone, Debug)]
+pub struct Http {
+    pub method: &'static str,
+    pub path: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Http {
+    pub fn post(path: &str, body: impl Into<Vec<u8>>) -> Self {
+        Http {
+            method: "POST",
+            path: path.into(),
+            query: String::new(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: body.into(),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn method(mut self, method: &'static str) -> Self {
+        self.method = method;
+        self
+    }
+
+    pub fn query(mut self, query: &str) -> Self {
+        self.query = query.into();
+        self
+    }
+
+    /// A webhook from `provider` signed with `secret` the way the provider signs.
+    pub fn signed(provider: Provider, secret: &str, body: &str, form: SignedForm) -> Self {
+        let signature = provider
+            .sign(secret.as_bytes(), body.as_bytes(), form)
+            .unwrap();
+        let request = Http::post(&format!("/webhooks/{}", provider.slug()), body.as_bytes())
+            .header(provider.signature_header(), &signature);
+        match provider {
+            Provider::Atlas => request.header("X-MMS-Event", "alert.open"),
+            _ => request,
+        }
+    }
+
+    /// An HTTP API (payload 2.0) event, as a function URL or `cargo lambda watch` sends it.
+    pub fn v2(&self) -> Value {
+        self.v2_with(false)
+    }
+
+    pub fn v2_base64(&self) -> Value {
+        self.v2_with(true)
+    }
+
+    fn v2_with(&self, base64: bool) -> Value {
+        let mut headers = serde_json::Map::new();
+        for (k, v) in &self.headers {
+            let k = k.to_ascii_lowercase();
+            // API Gateway joins repeated headers with commas.
+            let joined = match headers.get(&k).and_then(Value::as_str) {
+                Some(prev) => format!("{prev},{v}"),
+                None => v.clone(),
+            };
+            headers.insert(k, Value::String(joined));
+        }
+        json!({
+            "version": "2.0",
+            "routeKey": "POST /webhooks/{provider}",
+            "rawPath": self.path,
+            "rawQueryString": self.query,
+            "headers": headers,
+            "requestContext": {
+                "accountId": "123456789012", "apiId": "api-id", "domainName": "id.execute-api.us-east-1.amazonaws.com",
+                "domainPrefix": "id",
+                "http": {"method": self.method, "path": self.path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test"},
+                "requestId": "id", "routeKey": "POST /webhooks/{provider}", "stage": "$default",
+                "time": "12/Mar/2020:19:03:58 +0000", "timeEpoch": 1583348638390u64
+            },
+            "body": self.body_text(base64),
+            "isBase64Encoded": base64
+        })
+    }
+
+    /// A REST API (payload 1.0) event with a stage; the path carries the stage prefix as it does
+    /// behind a custom domain's base path mapping.
+    pub fn rest(&self, stage: &str, base64: bool) -> Value {
+        let mut headers = serde_json::Map::new();
+        let mut multi = serde_json::Map::new();
+        for (k, v) in &self.headers {
+            headers.insert(k.clone(), Value::String(v.clone()));
+            multi
+                .entry(k.clone())
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .unwrap()
+                .push(Value::String(v.clone()));
+        }
+        let (mut query, mut multi_query) = (serde_json::Map::new(), serde_json::Map::new());
+        for pair in self.query.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            query.insert(k.into(), Value::String(v.into()));
+            multi_query
+                .entry(k.to_owned())
+                .or_insert_with(|| json!([]))
+                .as_array_mut()
+                .unwrap()
+                .push(Value::String(v.into()));
+        }
+        json!({
+            "resource": "/webhooks/{provider}",
+            "path": format!("/{stage}{}", self.path),
+            "httpMethod": self.method,
+            "headers": headers,
+            "multiValueHeaders": multi,
+            "queryStringParameters": if query.is_empty() { Value::Null } else { Value::Object(query) },
+            "multiValueQueryStringParameters": if multi_query.is_empty() { Value::Null } else { Value::Object(multi_query) },
+            "pathParameters": null,
+            "stageVariables": null,
+            "requestContext": {
+                "accountId": "123456789012", "resourceId": "abc123", "stage": stage, "requestId": "req",
+                "identity": {"sourceIp": "192.0.2.1", "userAgent": "test"},
+                "resourcePath": "/webhooks/{provider}", "httpMethod": self.method, "apiId": "api-id",
+                "path": format!("/{stage}{}", self.path), "requestTimeEpoch": 1583348638390u64, "protocol": "HTTP/1.1"
+            },
+            "body": self.body_text(base64),
+            "isBase64Encoded": base64
+        })
+    }
+
+    fn body_text(&self, base64: bool) -> Value {
+        if base64 {
+            Value::String(BASE64.encode(&self.body))
+        } else if self.body.is_empty() {
+            Value::Null
+        } else {
+            Value::String(String::from_utf8(self.body.clone()).expect("text body"))
+        }
+    }
+}
+
+pub fn request(event: &Value) -> Request {
+    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+}
+
+/// The response's status and JSON body.
+pub fn parts(response: Response<Body>) -> (u16, Value) {
+    let status = response.status().as_u16();
+    let body: &[u8] = response.body().as_ref();
+    (
+        status,
+        serde_json::from_slice(body).expect("JSON response body"),
+    )
+}
+
+pub async fn send<P: Publisher>(relay: &Relay<P>, event: &Value) -> (u16, Value) {
+    parts(relay.handle(request(event)).await)
+}
