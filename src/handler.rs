@@ -237,3 +237,74 @@ fn json_response(status: StatusCode, body: &serde_json::Value) -> Response<Body>
     );
     response
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use lambda_http::RequestExt;
+
+    fn route_of(path: &str) -> Option<Provider> {
+        route(&Request::default().with_raw_http_path(path))
+    }
+
+    #[test]
+    fn routes_on_the_last_two_segments() {
+        assert_eq!(route_of("/webhooks/atlas"), Some(Provider::Atlas));
+        assert_eq!(
+            route_of("/webhooks/app-services/"),
+            Some(Provider::AppServices)
+        );
+        assert_eq!(
+            route_of("/prod/webhooks/monte-carlo"),
+            Some(Provider::MonteCarlo)
+        );
+        assert_eq!(
+            route_of("/lambda-url/alert-relay/webhooks/atlas"),
+            Some(Provider::Atlas)
+        );
+        for path in [
+            "",
+            "/",
+            "/webhooks",
+            "/webhooks/",
+            "webhooks/atlas",
+            "/webhooks/atlas//",
+            "/webhooks/Atlas",
+            "/hooks/atlas",
+            "/webhooks/atlas/../monte-carlo",
+            "/webhooks/%61tlas",
+        ] {
+            assert_eq!(route_of(path), None, "{path}");
+        }
+    }
+
+    #[test]
+    fn every_rejection_has_a_short_json_body_and_status() {
+        let cases = [
+            (Rejection::UnknownProvider, 404, "unknown_provider"),
+            (Rejection::MethodNotAllowed, 405, "method_not_allowed"),
+            (Rejection::TooLarge, 413, "payload_too_large"),
+            (
+                Rejection::Auth(AuthError::Missing),
+                401,
+                "missing_signature",
+            ),
+            (
+                Rejection::Malformed(MalformedPayload::NotAnObject),
+                400,
+                "malformed_payload",
+            ),
+            (
+                Rejection::Publish(PublishError::NoMessageId),
+                502,
+                "publish_failed",
+            ),
+        ];
+        for (rejection, status, code) in cases {
+            assert_eq!(
+                (rejection.status().as_u16(), rejection.code()),
+                (status, code)
+            );
+        }
+    }
+}

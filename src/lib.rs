@@ -4,6 +4,7 @@
 pub mod config;
 pub mod event;
 pub mod handler;
+pub mod logging;
 pub mod providers;
 pub mod publish;
 pub mod pyform;

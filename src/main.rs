@@ -3,20 +3,14 @@
 use std::convert::Infallible;
 use std::process::ExitCode;
 
-use alert_relay::{Config, Relay, SnsPublisher, publish};
+use alert_relay::{Config, Relay, SnsPublisher, logging, publish};
 use lambda_http::{Request, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .json()
-        .flatten_event(true)
-        .with_current_span(false)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .init();
+    if tracing::subscriber::set_global_default(logging::subscriber(std::io::stdout)).is_err() {
+        eprintln!("alert-relay: a logger was already installed");
+    }
 
     let config = match Config::from_env() {
         Ok(config) => config,
@@ -27,12 +21,7 @@ async fn main() -> ExitCode {
         }
     };
 
-    let (timeouts, retries) = publish::sdk_timeouts();
-    let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .timeout_config(timeouts)
-        .retry_config(retries)
-        .load()
-        .await;
+    let sdk = publish::sdk_loader().load().await;
     let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn.clone());
     let relay = Relay::new(config, publisher);
 

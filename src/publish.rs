@@ -27,12 +27,11 @@ pub enum PublishError {
     Attribute(String),
 }
 
-/// Bounds on one publish, so an unreachable SNS turns into a 502 (and a provider retry) in a few
-/// seconds, well inside a 10 s function timeout: 3 attempts, each ≤ 2 s, ≤ 4.5 s in all.
-pub fn sdk_timeouts() -> (
-    aws_config::timeout::TimeoutConfig,
-    aws_config::retry::RetryConfig,
-) {
+/// The AWS SDK settings `main` loads at cold start: the SDK's own credential, region and endpoint
+/// chain (`AWS_ENDPOINT_URL_SNS` included), with bounded timeouts and retries so an unreachable
+/// or hanging SNS becomes a 502 (and a provider retry) well inside a 10 s function timeout:
+/// 3 attempts, each at most 2 s, at most 4.5 s in all.
+pub fn sdk_loader() -> aws_config::ConfigLoader {
     let timeouts = aws_config::timeout::TimeoutConfig::builder()
         .connect_timeout(Duration::from_millis(1000))
         .read_timeout(Duration::from_millis(2000))
@@ -43,7 +42,9 @@ pub fn sdk_timeouts() -> (
         .with_max_attempts(3)
         .with_initial_backoff(Duration::from_millis(100))
         .with_max_backoff(Duration::from_millis(500));
-    (timeouts, retries)
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(retries)
 }
 
 pub struct SnsPublisher {

@@ -160,3 +160,91 @@ pub fn secret_equals(presented: &str, secret: &Secret) -> bool {
         .verify_slice(&expected)
         .is_ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secrets() -> Vec<Secret> {
+        vec![Secret::new("old"), Secret::new("new")]
+    }
+
+    #[test]
+    fn accepts_any_configured_secret() {
+        for scheme in [Scheme::Sha1Base64, Scheme::Sha256Hex, Scheme::Sha512Hex] {
+            let header = scheme.sign(b"new", b"body");
+            let tag = scheme.parse(&header).unwrap();
+            assert_eq!(tag.match_any(&secrets(), b"body"), Some(1));
+            assert_eq!(tag.match_any(&secrets(), b"body!"), None);
+            assert_eq!(tag.match_any(&[], b"body"), None);
+        }
+    }
+
+    #[test]
+    fn rejects_empty_and_truncated_signatures() {
+        for scheme in [Scheme::Sha1Base64, Scheme::Sha256Hex, Scheme::Sha512Hex] {
+            assert_eq!(scheme.parse(""), Err(SignatureError::Empty));
+            assert_eq!(scheme.parse(" \t"), Err(SignatureError::Empty));
+            let header = scheme.sign(b"k", b"m");
+            let truncated = &header[..header.len() - 4];
+            assert!(scheme.parse(truncated).is_err(), "{scheme:?}");
+            assert_eq!(scheme.parse(&"a".repeat(600)), Err(SignatureError::TooLong));
+        }
+    }
+
+    #[test]
+    fn rejects_the_wrong_scheme() {
+        let sha256 = Scheme::Sha256Hex.sign(b"k", b"m");
+        assert_eq!(
+            Scheme::Sha256Hex.parse(&sha256[7..]),
+            Err(SignatureError::WrongScheme)
+        );
+        assert_eq!(
+            Scheme::Sha256Hex.parse(&sha256.replace("sha256=", "SHA256=")),
+            Err(SignatureError::WrongScheme)
+        );
+        assert_eq!(
+            Scheme::Sha512Hex.parse(&sha256),
+            Err(SignatureError::BadEncoding("hex"))
+        );
+        assert_eq!(
+            Scheme::Sha512Hex.parse(&sha256[7..]),
+            Err(SignatureError::WrongLength)
+        );
+        let sha1 = Scheme::Sha1Base64.sign(b"k", b"m");
+        assert_eq!(
+            Scheme::Sha512Hex.parse(&sha1),
+            Err(SignatureError::BadEncoding("hex"))
+        );
+        assert_eq!(
+            Scheme::Sha1Base64.parse(sha1.trim_end_matches('=')),
+            Err(SignatureError::BadEncoding("base64"))
+        );
+    }
+
+    #[test]
+    fn tolerates_surrounding_whitespace_and_uppercase_hex() {
+        let hex = Scheme::Sha512Hex.sign(b"k", b"m");
+        let tag = Scheme::Sha512Hex
+            .parse(&format!("  {}\t", hex.to_uppercase()))
+            .unwrap();
+        assert!(tag.matches(&Secret::new("k"), b"m"));
+    }
+
+    #[test]
+    fn query_secrets_compare_exactly() {
+        let secret = Secret::new("s3cret");
+        assert!(secret_equals("s3cret", &secret));
+        assert!(!secret_equals("s3cre", &secret));
+        assert!(!secret_equals("s3cret ", &secret));
+        assert!(!secret_equals("", &secret));
+    }
+
+    #[test]
+    fn tags_do_not_print_their_bytes() {
+        let tag = Scheme::Sha256Hex
+            .parse(&Scheme::Sha256Hex.sign(b"k", b"m"))
+            .unwrap();
+        assert_eq!(format!("{tag:?}"), "Tag { scheme: Sha256Hex, .. }");
+    }
+}
