@@ -98,7 +98,10 @@ async fn logs_one_line_per_request_without_secrets_signatures_queries_or_bodies(
             }
         }
     }
-    assert!(forbidden.len() >= 18, "the leak check looks for every secret and signature");
+    assert!(
+        forbidden.len() >= 18,
+        "the leak check looks for every secret and signature"
+    );
     for needle in &forbidden {
         assert!(
             !text.contains(needle.as_str()),

@@ -258,12 +258,7 @@ impl Provider {
         Err(AuthError::Missing)
     }
 
-    fn match_signature(
-        self,
-        tag: &Tag,
-        secrets: &[Secret],
-        body: &[u8],
-    ) -> Option<SignatureMatch> {
+    fn match_signature(self, tag: &Tag, secrets: &[Secret], body: &[u8]) -> Option<SignatureMatch> {
         if let Some(index) = tag.match_any(secrets, body) {
             return Some((SignedForm::Raw, index, None));
         }
