@@ -4,7 +4,10 @@
 
 use std::time::Instant;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use lambda_http::http::{Method, StatusCode, header};
+use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 use time::OffsetDateTime;
@@ -199,6 +202,21 @@ impl<P: Publisher> Relay<P> {
         )?;
         Ok(self.publisher.publish(&message).await?)
     }
+}
+
+/// API Gateway only sets `isBase64Encoded` on valid base64, but a hand-made or corrupted event may
+/// not be, and `lambda_http` panics decoding it. Such a body is kept as the opaque text it is: it
+/// cannot match a signature (401), nor parse as JSON where unsigned requests are allowed (400).
+pub fn guard_body(mut event: LambdaRequest) -> LambdaRequest {
+    let (flag, body) = match &mut event {
+        LambdaRequest::ApiGatewayV1(e) => (&mut e.is_base64_encoded, e.body.as_deref()),
+        LambdaRequest::ApiGatewayV2(e) => (&mut e.is_base64_encoded, e.body.as_deref()),
+        _ => return event,
+    };
+    if *flag && body.is_some_and(|b| BASE64.decode(b).is_err()) {
+        *flag = false;
+    }
+    event
 }
 
 /// The provider named by the path's last two segments, `webhooks/{provider}`: whatever comes

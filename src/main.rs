@@ -3,8 +3,10 @@
 use std::convert::Infallible;
 use std::process::ExitCode;
 
-use alert_relay::{Config, Relay, SnsPublisher, logging, publish};
-use lambda_http::{Request, run, service_fn};
+use alert_relay::{Config, Relay, SnsPublisher, handler, logging, publish};
+use lambda_http::request::LambdaRequest;
+use lambda_http::tower::ServiceBuilder;
+use lambda_http::{Adapter, LambdaEvent, Request, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -25,11 +27,17 @@ async fn main() -> ExitCode {
     let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn.clone());
     let relay = Relay::new(config, publisher);
 
-    let served = run(service_fn(|request: Request| {
+    let handler = service_fn(|request: Request| {
         let relay = &relay;
         async move { Ok::<_, Infallible>(relay.handle(request).await) }
-    }))
-    .await;
+    });
+    let runtime = ServiceBuilder::new()
+        .map_request(|event: LambdaEvent<LambdaRequest>| LambdaEvent {
+            payload: handler::guard_body(event.payload),
+            context: event.context,
+        })
+        .service(Adapter::from(handler));
+    let served = lambda_http::lambda_runtime::run(runtime).await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -77,6 +77,11 @@ async fn logs_one_line_per_request_without_secrets_signatures_queries_or_bodies(
         send(&relay, &request.v2()).await;
     }
     send(&failing, &requests[0].v2()).await;
+    let hostile = common::hostile::cases();
+    let hostile_relay = Relay::new(common::hostile::config(), Recording::default());
+    for case in &hostile {
+        send(&hostile_relay, &case.event).await;
+    }
 
     let text = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
     let mut forbidden: Vec<String> = SECRETS.iter().map(|s| s.to_string()).collect();
@@ -98,6 +103,24 @@ async fn logs_one_line_per_request_without_secrets_signatures_queries_or_bodies(
             }
         }
     }
+    // And every signature and query string of the hostile table (long enough not to be a word).
+    for case in &hostile {
+        for (name, value) in case.event["headers"].as_object().into_iter().flatten() {
+            let value = value.as_str().unwrap_or_default().trim();
+            let is_signature = Provider::ALL
+                .iter()
+                .any(|p| p.signature_header().eq_ignore_ascii_case(name));
+            if is_signature && value.len() >= 12 {
+                forbidden.push(value.to_owned());
+            }
+        }
+        if let Some(query) = case.event["rawQueryString"]
+            .as_str()
+            .filter(|q| !q.is_empty())
+        {
+            forbidden.push(query.to_owned());
+        }
+    }
     assert!(
         forbidden.len() >= 18,
         "the leak check looks for every secret and signature"
@@ -116,7 +139,7 @@ async fn logs_one_line_per_request_without_secrets_signatures_queries_or_bodies(
     let requests_logged: Vec<&Value> = lines.iter().filter(|l| l["message"] == "request").collect();
     assert_eq!(
         requests_logged.len(),
-        requests.len() + 1,
+        requests.len() + 1 + hostile.len(),
         "one line per request"
     );
     let first = requests_logged[0];

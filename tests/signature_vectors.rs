@@ -43,6 +43,11 @@ fn cases() -> Vec<(Provider, &'static str, String, SignedForm)> {
     let mut bodies: Vec<String> = seeds.iter().map(|s| s.to_string()).collect();
     bodies.push(r#"{"k": "v w/x", "n": [1, 2.5, 1e-7, null, true], "s": "it's \"quoted\"\n", "é": {"deep": {}}}"#.into());
     bodies.push("{}".into());
+    bodies.push(format!(
+        r#"{{"n": {}, "f": 1.5e300, "neg": -{}, "z": -0.0}}"#,
+        "9".repeat(500),
+        "7".repeat(300)
+    ));
     let mut cases = Vec::new();
     for provider in Provider::ALL {
         for (i, body) in bodies.iter().enumerate() {

@@ -231,8 +231,10 @@ impl Http {
     }
 }
 
+/// The event as the function receives it: deserialized, guarded, converted by `lambda_http`.
 pub fn request(event: &Value) -> Request {
-    lambda_http::request::from_str(&event.to_string()).expect("a valid API Gateway event")
+    let event = serde_json::from_value(event.clone()).expect("a valid API Gateway event");
+    alert_relay::handler::guard_body(event).into()
 }
 
 /// The response's status and JSON body.
@@ -248,3 +250,4 @@ pub fn parts(response: Response<Body>) -> (u16, Value) {
 pub async fn send<P: Publisher>(relay: &Relay<P>, event: &Value) -> (u16, Value) {
     parts(relay.handle(request(event)).await)
 }
+pub mod hostile;

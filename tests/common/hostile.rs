@@ -1,0 +1,331 @@
+//! The hostile-input table: every way a caller can send something broken, forged or odd, with the
+//! status the contract gives it. Shared by the handler test and the log-leak test.
+
+use alert_relay::providers::{Provider, SignedForm};
+use serde_json::Value;
+
+use super::*;
+
+pub struct Case {
+    pub name: String,
+    pub event: Value,
+    pub status: u16,
+}
+
+fn case(name: impl Into<String>, event: Value, status: u16) -> Case {
+    Case {
+        name: name.into(),
+        event,
+        status,
+    }
+}
+
+fn path(provider: Provider) -> String {
+    format!("/webhooks/{}", provider.slug())
+}
+
+fn sign(provider: Provider, secret: &str, body: &[u8]) -> String {
+    provider
+        .sign(secret.as_bytes(), body, SignedForm::Raw)
+        .unwrap()
+}
+
+/// A request signed over `body` with the first test secret.
+fn signed_bytes(provider: Provider, body: &[u8]) -> Http {
+    Http::post(&path(provider), body).header(
+        provider.signature_header(),
+        &sign(provider, SECRETS[0], body),
+    )
+}
+
+fn nested(depth: usize) -> String {
+    format!("{{\"a\":{}1{}}}", "[".repeat(depth), "]".repeat(depth))
+}
+
+/// Every case for every provider, plus the provider-independent ones.
+pub fn cases() -> Vec<Case> {
+    let mut cases = Vec::new();
+    for p in Provider::ALL {
+        let slug = p.slug();
+        let seed = seed(p).as_bytes();
+        let good = sign(p, SECRETS[0], seed);
+        let header = p.signature_header();
+        let with_sig = |sig: &str| Http::post(&path(p), seed).header(header, sig);
+
+        // Bodies.
+        let mut bad_base64 = signed_bytes(p, seed).v2_base64();
+        bad_base64["body"] = Value::String("not*base64!".into());
+        cases.push(case(
+            format!("{slug}: invalid base64 body"),
+            bad_base64,
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: invalid UTF-8"),
+            signed_bytes(p, b"{\"a\":\"\xff\xfe\"}").v2_base64(),
+            400,
+        ));
+        cases.push(case(
+            format!("{slug}: empty body, signed"),
+            signed_bytes(p, b"").v2(),
+            400,
+        ));
+        cases.push(case(
+            format!("{slug}: empty body, unsigned"),
+            Http::post(&path(p), "").v2(),
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: JSON scalar"),
+            signed_bytes(p, b"42").v2(),
+            400,
+        ));
+        cases.push(case(
+            format!("{slug}: JSON string"),
+            signed_bytes(p, b"\"alert\"").v2(),
+            400,
+        ));
+        cases.push(case(
+            format!("{slug}: JSON array"),
+            signed_bytes(p, b"[{\"id\":1}]").v2(),
+            400,
+        ));
+        cases.push(case(
+            format!("{slug}: JSON null"),
+            signed_bytes(p, b"null").v2(),
+            400,
+        ));
+        cases.push(case(
+            format!("{slug}: 10,000-deep nesting"),
+            signed_bytes(p, nested(10_000).as_bytes()).v2(),
+            400,
+        ));
+        cases.push(case(
+            format!("{slug}: 100-deep nesting"),
+            signed_bytes(p, nested(100).as_bytes()).v2(),
+            200,
+        ));
+        let digits = format!(
+            "{{\"id\":\"big\",\"n\":{},\"m\":-{}.5e-300}}",
+            "9".repeat(500),
+            "1".repeat(500)
+        );
+        cases.push(case(
+            format!("{slug}: 500-digit numbers"),
+            signed_bytes(p, digits.as_bytes()).v2(),
+            200,
+        ));
+        cases.push(case(
+            format!("{slug}: lone surrogate escape"),
+            signed_bytes(p, br#"{"a":"\ud800"}"#).v2(),
+            400,
+        ));
+        cases.push(case(
+            format!("{slug}: paired surrogate escape"),
+            signed_bytes(p, br#"{"a":"\ud83d\ude00"}"#).v2(),
+            200,
+        ));
+        cases.push(case(
+            format!("{slug}: trailing garbage"),
+            signed_bytes(p, b"{} {}").v2(),
+            400,
+        ));
+        cases.push(case(
+            format!("{slug}: NaN"),
+            signed_bytes(p, b"{\"a\":NaN}").v2(),
+            400,
+        ));
+
+        // Signature headers.
+        cases.push(case(
+            format!("{slug}: header name in upper case"),
+            with_sig(&good).v2(),
+            200,
+        ));
+        let mut lower = Http::post(&path(p), seed);
+        lower
+            .headers
+            .push((header.to_ascii_lowercase(), good.clone()));
+        cases.push(case(
+            format!("{slug}: header name in lower case, REST"),
+            lower.rest("prod", false),
+            200,
+        ));
+        let twice = with_sig(&good).header(&header.to_ascii_uppercase(), &good);
+        cases.push(case(
+            format!("{slug}: duplicated header (HTTP API joins them)"),
+            twice.v2(),
+            401,
+        ));
+        let bad_then_good = with_sig("bad").header(header, &good);
+        cases.push(case(
+            format!("{slug}: duplicated header, REST, last valid"),
+            bad_then_good.rest("prod", false),
+            200,
+        ));
+        let good_then_bad = with_sig(&good).header(header, "bad");
+        cases.push(case(
+            format!("{slug}: duplicated header, REST, last invalid"),
+            good_then_bad.rest("prod", false),
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: whitespace around signature"),
+            with_sig(&format!(" {good}\t")).v2(),
+            200,
+        ));
+        if p != Provider::Atlas {
+            cases.push(case(
+                format!("{slug}: uppercase hex"),
+                with_sig(&good.to_uppercase().replace("SHA256=", "sha256=")).v2(),
+                200,
+            ));
+        } else {
+            cases.push(case(
+                format!("{slug}: base64 without padding"),
+                with_sig(good.trim_end_matches('=')).v2(),
+                401,
+            ));
+            cases.push(case(
+                format!("{slug}: base64url alphabet"),
+                with_sig(&good.replace('+', "-").replace('/', "_")).v2(),
+                if good.contains(['+', '/']) { 401 } else { 200 },
+            ));
+        }
+        cases.push(case(
+            format!("{slug}: empty signature"),
+            with_sig("").v2(),
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: truncated signature"),
+            with_sig(&good[..good.len() / 2]).v2(),
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: one character short"),
+            with_sig(&good[..good.len() - 1]).v2(),
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: over-long signature (100 KB)"),
+            with_sig(&"a".repeat(100_000)).v2(),
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: signature plus extra"),
+            with_sig(&format!("{good}00")).v2(),
+            401,
+        ));
+        for other in Provider::ALL.into_iter().filter(|o| *o != p) {
+            cases.push(case(
+                format!("{slug}: {} scheme", other.slug()),
+                with_sig(&sign(other, SECRETS[0], seed)).v2(),
+                401,
+            ));
+            let theirs = Http::post(&path(p), seed)
+                .header(other.signature_header(), &sign(other, SECRETS[0], seed));
+            cases.push(case(
+                format!("{slug}: {}'s header only", other.slug()),
+                theirs.v2(),
+                401,
+            ));
+        }
+        cases.push(case(
+            format!("{slug}: another secret"),
+            with_sig(&sign(p, "another-providers-secret", seed)).v2(),
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: non-ASCII signature"),
+            with_sig("sïgnature").v2(),
+            401,
+        ));
+
+        // Query secrets (only App Services has them enabled in the test configuration).
+        let query = |q: &str| Http::post(&path(p), seed).query(q).v2();
+        let enabled = p == Provider::AppServices;
+        cases.push(case(
+            format!("{slug}: query secret"),
+            query(&format!("secret={QUERY_SECRET}")),
+            if enabled { 200 } else { 401 },
+        ));
+        cases.push(case(
+            format!("{slug}: signing secret as query secret"),
+            query(&format!("secret={}", SECRETS[0])),
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: repeated query secret"),
+            query(&format!("secret={QUERY_SECRET}&secret={QUERY_SECRET}")),
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: empty query secret"),
+            query("secret="),
+            401,
+        ));
+        cases.push(case(
+            format!("{slug}: query secret, other case"),
+            query(&format!("SECRET={QUERY_SECRET}")),
+            401,
+        ));
+
+        // Paths.
+        let mut routed = |name: &str, path: String| {
+            let mut request = signed_bytes(p, seed);
+            request.path = path;
+            cases.push(case(format!("{slug}: {name}"), request.v2(), 404));
+        };
+        routed("dot segments", format!("/webhooks/atlas/../{slug}x"));
+        routed(
+            "dot segments to provider",
+            format!("/webhooks/{slug}/../{slug}"),
+        );
+        routed(
+            "percent-encoded name",
+            format!("/webhooks/%{:02X}{}", slug.as_bytes()[0], &slug[1..]),
+        );
+        routed(
+            "upper-case name",
+            format!("/webhooks/{}", slug.to_uppercase()),
+        );
+        routed("extra segment", format!("/webhooks/{slug}/extra"));
+
+        // Size, around the default 256 KiB limit.
+        let limit = alert_relay::config::DEFAULT_MAX_BODY_BYTES;
+        let fill = |len: usize| format!("{{\"pad\":\"{}\"}}", "x".repeat(len - 10));
+        cases.push(case(
+            format!("{slug}: one byte under the limit"),
+            signed_bytes(p, fill(limit - 1).as_bytes()).v2(),
+            200,
+        ));
+        cases.push(case(
+            format!("{slug}: at the limit"),
+            signed_bytes(p, fill(limit).as_bytes()).v2(),
+            200,
+        ));
+        cases.push(case(
+            format!("{slug}: one byte over the limit"),
+            signed_bytes(p, fill(limit + 1).as_bytes()).v2(),
+            413,
+        ));
+    }
+    cases.push(case(
+        "unknown provider",
+        Http::post("/webhooks/pagerduty", "{}").v2(),
+        404,
+    ));
+    cases.push(case("root path", Http::post("/", "{}").v2(), 404));
+    cases.push(case(
+        "GET",
+        Http::post("/webhooks/atlas", "").method("GET").v2(),
+        405,
+    ));
+    cases
+}
+
+/// The configuration the table expects: the shared test configuration, default body limit.
+pub fn config() -> alert_relay::Config {
+    super::config()
+}
