@@ -24,7 +24,12 @@
 //!   (the ASCII space is printable).
 //! * ints are exact at any size (`-0` prints as `0`); floats print as `repr(float)`: the shortest
 //!   round-trip digits, fixed notation for decimal exponents `-4..=15`, otherwise `d.ddde±XX`;
-//!   literals that overflow become `inf`/`-inf`.
+//!   literals that overflow become `inf`/`-inf`. When two shortest candidates are equally close,
+//!   CPython (David Gay's `dtoa`) takes the one with the even last digit
+//!   (`984642216461200.25` → `984642216461200.2`); Rust's `{:e}` may take the odd one, so that
+//!   case is detected and corrected.
+//! * Numbers are classified by their source text (`Number::as_str`, kept by `arbitrary_precision`)
+//!   exactly like `json.loads`: with `.`, `e` or `E` a float, otherwise an int.
 //!
 //! # Known, documented limits (inputs the caller's `serde_json` parse handles differently)
 //!
@@ -48,19 +53,18 @@ use unicode_general_category::{GeneralCategory, get_general_category};
 /// duplicate-key handling match a Python dict built by `json.loads`).
 pub fn urlencode_object(object: &Map<String, Value>, out: &mut String) {
     let mut stack: Vec<Frame<'_>> = Vec::new();
+    let mut enc = QuotePlus::new(out);
     let mut first = true;
     for (key, value) in object {
         if !first {
-            out.push('&');
+            enc.raw(b'&');
         }
         first = false;
-        quote_plus(key, out);
-        out.push('=');
-        match value {
-            Value::String(s) => quote_plus(s, out),
-            other => write_str(other, &mut QuotePlusSink(out), &mut stack),
-        }
+        enc.quote_str(key);
+        enc.raw(b'=');
+        write_str(value, &mut enc, &mut stack);
     }
+    enc.flush();
 }
 
 /// Convenience wrapper around [`urlencode_object`] that returns the string.
@@ -80,27 +84,9 @@ pub fn python_str(value: &Value, out: &mut String) {
 
 /// Appends `urllib.parse.quote_plus(s, safe='')` to `out`.
 pub fn quote_plus(s: &str, out: &mut String) {
-    out.reserve(s.len());
-    let bytes = s.as_bytes();
-    let mut run_start = 0;
-    for (i, &b) in bytes.iter().enumerate() {
-        if is_unreserved(b) {
-            continue;
-        }
-        if run_start < i {
-            // Runs consist of ASCII bytes only, so both ends are char boundaries.
-            if let Some(run) = s.get(run_start..i) {
-                out.push_str(run);
-            }
-        }
-        push_quoted_byte(b, out);
-        run_start = i + 1;
-    }
-    if run_start < bytes.len()
-        && let Some(run) = s.get(run_start..)
-    {
-        out.push_str(run);
-    }
+    let mut enc = QuotePlus::new(out);
+    enc.quote_str(s);
+    enc.flush();
 }
 
 const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
@@ -111,17 +97,117 @@ const fn is_unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~')
 }
 
-/// Appends one byte as `quote_plus` would (`+` for space, `%XX` for non-unreserved bytes).
-#[inline]
-fn push_quoted_byte(b: u8, out: &mut String) {
-    if is_unreserved(b) {
-        out.push(char::from(b));
-    } else if b == b' ' {
-        out.push('+');
-    } else {
-        out.push('%');
-        out.push(char::from(HEX_UPPER[usize::from(b >> 4)]));
-        out.push(char::from(HEX_UPPER[usize::from(b & 0x0f)]));
+/// `UNRESERVED[b]` is `is_unreserved(b)`, as a table for the hot loop.
+static UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = is_unreserved(b as u8);
+        b += 1;
+    }
+    table
+};
+
+const CHUNK: usize = 512;
+
+/// `quote_plus` encoder that batches its (always ASCII) output in a stack buffer and appends it
+/// to the `String` in chunks. Call [`QuotePlus::flush`] when done.
+struct QuotePlus<'a> {
+    out: &'a mut String,
+    buf: [u8; CHUNK],
+    len: usize,
+}
+
+impl<'a> QuotePlus<'a> {
+    fn new(out: &'a mut String) -> Self {
+        Self {
+            out,
+            buf: [0; CHUNK],
+            len: 0,
+        }
+    }
+
+    /// Moves the buffered bytes into `out`.
+    #[inline(never)]
+    fn flush(&mut self) {
+        let chunk = self.buf.get(..self.len).unwrap_or_default();
+        // The buffer only ever holds ASCII, so this conversion always succeeds.
+        if let Ok(text) = std::str::from_utf8(chunk) {
+            self.out.push_str(text);
+        }
+        self.len = 0;
+    }
+
+    /// Appends an ASCII byte unencoded (`&`, `=`).
+    #[inline]
+    fn raw(&mut self, b: u8) {
+        if self.len >= CHUNK {
+            self.flush();
+        }
+        if let Some(slot) = self.buf.get_mut(self.len) {
+            *slot = b;
+            self.len += 1;
+        }
+    }
+
+    /// Appends one byte as `quote_plus` would (`+` for space, `%XX` for non-unreserved bytes).
+    #[inline]
+    fn quote_byte(&mut self, b: u8) {
+        if self.len + 3 > CHUNK {
+            self.flush();
+        }
+        if UNRESERVED[usize::from(b)] {
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = b;
+                self.len += 1;
+            }
+        } else if b == b' ' {
+            if let Some(slot) = self.buf.get_mut(self.len) {
+                *slot = b'+';
+                self.len += 1;
+            }
+        } else if let Some(slots) = self.buf.get_mut(self.len..self.len + 3) {
+            slots.copy_from_slice(&[
+                b'%',
+                HEX_UPPER[usize::from(b >> 4)],
+                HEX_UPPER[usize::from(b & 0x0f)],
+            ]);
+            self.len += 3;
+        }
+    }
+
+    #[inline]
+    fn quote_str(&mut self, s: &str) {
+        // Each input byte becomes at most 3 output bytes: make room once per piece.
+        for piece in s.as_bytes().chunks(CHUNK / 3) {
+            if self.len + 3 * piece.len() > CHUNK {
+                self.flush();
+            }
+            let mut len = self.len;
+            for &b in piece {
+                if UNRESERVED[usize::from(b)] {
+                    if let Some(slot) = self.buf.get_mut(len) {
+                        *slot = b;
+                    }
+                    len += 1;
+                } else if b == b' ' {
+                    if let Some(slot) = self.buf.get_mut(len) {
+                        *slot = b'+';
+                    }
+                    len += 1;
+                } else {
+                    if let Some(slots) = self.buf.get_mut(len..len + 3) {
+                        slots.copy_from_slice(&[
+                            b'%',
+                            HEX_UPPER[usize::from(b >> 4)],
+                            HEX_UPPER[usize::from(b & 0x0f)],
+                        ]);
+                    }
+                    len += 3;
+                }
+            }
+            self.len = len;
+        }
     }
 }
 
@@ -147,17 +233,15 @@ impl Sink for PlainSink<'_> {
     }
 }
 
-struct QuotePlusSink<'a>(&'a mut String);
-
-impl Sink for QuotePlusSink<'_> {
+impl Sink for QuotePlus<'_> {
     #[inline]
     fn text(&mut self, s: &str) {
-        quote_plus(s, self.0);
+        self.quote_str(s);
     }
 
     #[inline]
     fn ascii(&mut self, b: u8) {
-        push_quoted_byte(b, self.0);
+        self.quote_byte(b);
     }
 }
 
@@ -264,6 +348,30 @@ fn is_printable_non_ascii(c: char) -> bool {
     )
 }
 
+/// Classes of ASCII bytes in `repr(str)`: kept as is, a quote (escaped only when it is the chosen
+/// quote), `\xNN`, or the letter of a short escape (`\\`, `\t`, `\n`, `\r`).
+const PLAIN: u8 = 0;
+const QUOTE: u8 = 1;
+const HEX: u8 = 2;
+
+static REPR_ASCII: [u8; 128] = {
+    let mut table = [PLAIN; 128];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = match b as u8 {
+            b'\'' | b'"' => QUOTE,
+            b'\\' => b'\\',
+            b'\t' => b't',
+            b'\n' => b'n',
+            b'\r' => b'r',
+            0..0x20 | 0x7f => HEX,
+            _ => PLAIN,
+        };
+        b += 1;
+    }
+    table
+};
+
 /// Writes CPython's `repr(s)` (`unicode_repr` in `Objects/unicodeobject.c`).
 fn write_repr_str<S: Sink>(s: &str, sink: &mut S) {
     let quote = if s.contains('\'') && !s.contains('"') {
@@ -277,26 +385,18 @@ fn write_repr_str<S: Sink>(s: &str, sink: &mut S) {
     let mut i = 0;
     while let Some(&b) = bytes.get(i) {
         if b < 0x80 {
-            let escape: Option<u8> = match b {
-                b'\\' => Some(b'\\'),
-                b'\t' => Some(b't'),
-                b'\n' => Some(b'n'),
-                b'\r' => Some(b'r'),
-                _ if b == quote => Some(quote),
-                _ => None,
-            };
-            let hex = b < 0x20 || b == 0x7f;
-            if escape.is_none() && !hex {
+            let class = REPR_ASCII[usize::from(b)];
+            if class == PLAIN || (class == QUOTE && b != quote) {
                 i += 1;
                 continue;
             }
             flush_run(s, run_start, i, sink);
-            match escape {
-                Some(e) => {
-                    sink.ascii(b'\\');
-                    sink.ascii(e);
-                }
-                None => write_hex_escape(u32::from(b), sink),
+            if class == HEX {
+                write_hex_escape(u32::from(b), sink);
+            } else {
+                // `QUOTE` (the chosen quote) or the letter of a short escape.
+                sink.ascii(b'\\');
+                sink.ascii(if class == QUOTE { b } else { class });
             }
             i += 1;
             run_start = i;
@@ -724,6 +824,8 @@ mod tests {
                 r"['\u200b\ufeff\u2028\u2029']",
             ),
             (r#"["\u3000\u1680 x"]"#, r"['\u3000\u1680 x']"),
+            // Unassigned in Unicode 14.0 (CPython 3.11), assigned in 15.0: still escaped.
+            (r#"["\ud83d\udedc\u0cf3"]"#, r"['\U0001f6dc\u0cf3']"),
             (r#"["\u0378\ue000\uffff"]"#, r"['\u0378\ue000\uffff']"),
             (
                 r#"["\udb40\udc80\udb80\udc00\udbff\udfff"]"#,
