@@ -7,6 +7,9 @@ runtime API and AWS_ENDPOINT_URL_SNS at moto, then feeds it API Gateway events: 
 signed by CPython's hmac, and forged variants of it. Checks: the signed one answers 200 with SNS's
 message id and reaches the queue; every forged one answers 401 and publishes nothing.
 
+Runs twice: with the signing secrets in ATLAS_WEBHOOK_SECRETS, and with them in an AWS Secrets
+Manager secret (moto's) named by ATLAS_WEBHOOK_SECRETS_ARN.
+
 usage: runtime_smoke.py path/to/bootstrap
 """
 
@@ -88,9 +91,10 @@ class RuntimeApi(BaseHTTPRequestHandler):
     def do_GET(self):
         if not self.path.endswith("/runtime/invocation/next"):
             return self.send_error(404)
-        if RuntimeApi.first_poll is None:
-            RuntimeApi.first_poll = time.monotonic()
-        request_id, event = RuntimeApi.events.get()
+        api = type(self)
+        if api.first_poll is None:
+            api.first_poll = time.monotonic()
+        request_id, event = api.events.get()
         payload = json.dumps(event).encode()
         self.send_response(200)
         self.send_header("Lambda-Runtime-Aws-Request-Id", request_id)
@@ -105,7 +109,7 @@ class RuntimeApi(BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         parts = self.path.split("/")
         kind = parts[-1]
-        RuntimeApi.results.put((kind, parts[-2] if len(parts) > 2 else "", body))
+        type(self).results.put((kind, parts[-2] if len(parts) > 2 else "", body))
         self.send_response(202)
         self.send_header("Content-Length", "0")
         self.end_headers()
@@ -126,44 +130,39 @@ def start_moto(venv_bin):
     raise SystemExit("moto_server did not start")
 
 
-def main():
-    if len(sys.argv) != 2:
-        raise SystemExit(__doc__)
-    bootstrap = Path(sys.argv[1]).resolve()
-    venv_bin = Path(sys.executable).parent
-    import boto3  # from the venv (moto brings it)
-
-    fake = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION}
-    moto, moto_url = start_moto(venv_bin)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), RuntimeApi)
+def run_scenario(bootstrap, moto_url, session, secret_env):
+    """One function process against fresh topic and queue; returns a list of failures."""
+    # A fresh handler class per process, so a killed process's pending /next cannot take an event.
+    api = type("Api", (RuntimeApi,), {"events": queue.Queue(), "results": queue.Queue(), "first_poll": None})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), api)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     function = None
     failures = []
     try:
-        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
         sns = session.client("sns", endpoint_url=moto_url)
         sqs = session.client("sqs", endpoint_url=moto_url)
-        topic = sns.create_topic(Name="alerts")["TopicArn"]
-        queue_url = sqs.create_queue(QueueName="alerts")["QueueUrl"]
+        name = f"alerts-{int(time.time() * 1000)}"
+        topic = sns.create_topic(Name=name)["TopicArn"]
+        queue_url = sqs.create_queue(QueueName=name)["QueueUrl"]
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"RawMessageDelivery": "true"})
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.update(fake)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ATLAS_", "APP_SERVICES_", "MONTE_CARLO_"))}
+        env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION})
         env.update({
             "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_port}",
             "AWS_LAMBDA_FUNCTION_NAME": "alert-relay", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_STREAM_NAME": "smoke",
             "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/alert-relay",
-            "AWS_ENDPOINT_URL_SNS": moto_url, "ALERT_TOPIC_ARN": topic,
-            "ATLAS_WEBHOOK_SECRETS": SECRET,
+            "AWS_ENDPOINT_URL": moto_url, "ALERT_TOPIC_ARN": topic,
         })
+        env.update(secret_env)
         started = time.monotonic()
         function = subprocess.Popen([str(bootstrap)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         published_id = None
         for i, (name, event, expected) in enumerate(cases()):
-            RuntimeApi.events.put((f"req-{i}", event))
-            kind, request_id, body = RuntimeApi.results.get(timeout=15)
+            api.events.put((f"req-{i}", event))
+            kind, request_id, body = api.results.get(timeout=15)
             response = json.loads(body) if kind == "response" else {}
             status = response.get("statusCode")
             answer = json.loads(response.get("body") or "{}")
@@ -174,7 +173,7 @@ def main():
             print(f"{'ok  ' if ok else 'FAIL'} {name:<14} -> {status} {answer}")
             if not ok:
                 failures.append(name)
-        init_ms = (RuntimeApi.first_poll - started) * 1000 if RuntimeApi.first_poll else float("nan")
+        init_ms = (api.first_poll - started) * 1000 if api.first_poll else float("nan")
         print(f"process start to first /next poll: {init_ms:.1f} ms")
 
         received = []
@@ -196,6 +195,42 @@ def main():
             if failures:
                 print(output)
         server.shutdown()
+        server.server_close()
+    return failures
+
+
+def check_bad_secret(bootstrap, moto_url, arn):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
+                "AWS_ENDPOINT_URL": moto_url, "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9",
+                "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts", "ATLAS_WEBHOOK_SECRETS_ARN": arn})
+    done = subprocess.run([str(bootstrap)], env=env, capture_output=True, timeout=30)
+    output = (done.stdout + done.stderr).decode(errors="replace")
+    ok = done.returncode != 0 and "ATLAS_WEBHOOK_SECRETS_ARN" in output
+    print(f"{'ok  ' if ok else 'FAIL'} exit {done.returncode}: {done.stderr.decode(errors='replace').strip()}")
+    return [] if ok else ["unreadable secret did not stop the start"]
+
+
+def main():
+    if len(sys.argv) != 2:
+        raise SystemExit(__doc__)
+    bootstrap = Path(sys.argv[1]).resolve()
+    venv_bin = Path(sys.executable).parent
+    import boto3  # from the venv (moto brings it)
+
+    moto, moto_url = start_moto(venv_bin)
+    failures = []
+    try:
+        session = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+        print("== secrets in ATLAS_WEBHOOK_SECRETS")
+        failures += run_scenario(bootstrap, moto_url, session, {"ATLAS_WEBHOOK_SECRETS": f"test-atlas-old-secret,{SECRET}"})
+        print("== secrets in Secrets Manager, named by ATLAS_WEBHOOK_SECRETS_ARN")
+        secrets = session.client("secretsmanager", endpoint_url=moto_url)
+        arn = secrets.create_secret(Name="alert-relay/atlas", SecretString=json.dumps(["test-atlas-old-secret", SECRET]))["ARN"]
+        failures += run_scenario(bootstrap, moto_url, session, {"ATLAS_WEBHOOK_SECRETS_ARN": arn})
+        print("== a secret that cannot be read stops the start, naming the variable")
+        failures += check_bad_secret(bootstrap, moto_url, arn.replace("alert-relay/atlas", "alert-relay/missing"))
+    finally:
         moto.kill()
         moto.wait()
     if failures:

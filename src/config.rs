@@ -81,6 +81,15 @@ impl Config {
     /// Builds the configuration from any variable source; an empty variable counts as unset, so a
     /// SAM parameter left blank disables what it configures.
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Self::from_sources(lookup, &Fetched::new())
+    }
+
+    /// As `from_lookup`, with secret lists already fetched from AWS Secrets Manager, keyed by the
+    /// plain variable they stand in for (`ATLAS_WEBHOOK_SECRETS` for `ATLAS_WEBHOOK_SECRETS_ARN`).
+    pub fn from_sources(
+        lookup: impl Fn(&str) -> Option<String>,
+        fetched: &Fetched,
+    ) -> Result<Self, ConfigError> {
         let get = |name: &str| lookup(name).filter(|v| !v.trim().is_empty());
 
         let topic_arn = get("ALERT_TOPIC_ARN").ok_or(ConfigError::Missing("ALERT_TOPIC_ARN"))?;
@@ -110,9 +119,17 @@ impl Config {
             let var = |suffix: &str| format!("{prefix}_{suffix}");
             let secrets = |suffix: &str| -> Result<Vec<Secret>, ConfigError> {
                 let name = var(suffix);
-                get(&name).map_or(Ok(Vec::new()), |raw| {
-                    parse_secrets(&raw).map_err(|reason| invalid(&name, reason))
-                })
+                match (get(&name), fetched.get(&name)) {
+                    (Some(_), Some(_)) => Err(invalid(
+                        &name,
+                        "is set together with its _ARN variable; set only one",
+                    )),
+                    (None, Some(list)) => Ok(list.clone()),
+                    (Some(raw), None) => {
+                        parse_secrets(&raw).map_err(|reason| invalid(&name, reason))
+                    }
+                    (None, None) => Ok(Vec::new()),
+                }
             };
             let allow_unsigned = match get(&var("ALLOW_UNSIGNED")).as_deref().map(str::trim) {
                 None => false,
@@ -160,7 +177,36 @@ impl Config {
     }
 }
 
-fn invalid(var: &str, reason: &'static str) -> ConfigError {
+/// Secret lists fetched at cold start, by the plain variable name they stand in for.
+pub type Fetched = std::collections::HashMap<String, Vec<Secret>>;
+
+/// The variables that may instead name an AWS Secrets Manager secret, with `_ARN` appended.
+pub fn secret_variables() -> impl Iterator<Item = String> {
+    Provider::ALL.into_iter().flat_map(|p| {
+        ["WEBHOOK_SECRETS", "QUERY_SECRETS"].map(move |kind| format!("{}_{kind}", p.env_prefix()))
+    })
+}
+
+/// A Secrets Manager secret's value: a JSON array of strings, or a comma-separated list.
+pub fn parse_secret_value(value: &str) -> Result<Vec<Secret>, &'static str> {
+    let value = value.trim();
+    if value.starts_with('{') {
+        // Secrets Manager's key/value form: refused rather than taken as one literal secret.
+        return Err("secret value is a JSON object; store a JSON array of strings or a comma list");
+    }
+    if !value.starts_with('[') {
+        return parse_secrets(value);
+    }
+    let list: Vec<String> = serde_json::from_str(value).map_err(
+        |_| "secret value is neither a JSON array of strings nor a comma-separated list",
+    )?;
+    if list.is_empty() || list.iter().any(|s| s.is_empty()) {
+        return Err("secret value's JSON array is empty or has an empty string");
+    }
+    Ok(list.into_iter().map(Secret::new).collect())
+}
+
+pub(crate) fn invalid(var: &str, reason: &'static str) -> ConfigError {
     ConfigError::Invalid {
         var: var.to_owned(),
         reason,
@@ -286,6 +332,44 @@ mod tests {
         )])
         .unwrap();
         assert!(config.is_fifo());
+    }
+
+    #[test]
+    fn fetched_secrets_stand_in_for_their_variable() {
+        let mut fetched = Fetched::new();
+        fetched.insert(
+            "ATLAS_WEBHOOK_SECRETS".into(),
+            vec![Secret::new("a,b"), Secret::new("c")],
+        );
+        let lookup = |name: &str| (name == "ALERT_TOPIC_ARN").then(|| TOPIC.to_owned());
+        let config = Config::from_sources(lookup, &fetched).unwrap();
+        assert_eq!(config.provider(Provider::Atlas).webhook_secrets.len(), 2);
+        assert!(config.provider(Provider::Atlas).is_enabled());
+
+        let both = |name: &str| match name {
+            "ALERT_TOPIC_ARN" => Some(TOPIC.to_owned()),
+            "ATLAS_WEBHOOK_SECRETS" => Some("plain".to_owned()),
+            _ => None,
+        };
+        let err = Config::from_sources(both, &fetched).unwrap_err();
+        assert!(err.to_string().contains("ATLAS_WEBHOOK_SECRETS"), "{err}");
+        assert!(!err.to_string().contains("plain"));
+    }
+
+    #[test]
+    fn secret_values_are_json_arrays_or_comma_lists() {
+        assert_eq!(
+            parse_secret_value(r#"["a,b", "c"]"#).unwrap(),
+            vec![Secret::new("a,b"), Secret::new("c")]
+        );
+        assert_eq!(
+            parse_secret_value(" a , b ").unwrap(),
+            vec![Secret::new("a"), Secret::new("b")]
+        );
+        for bad in ["[]", r#"[""]"#, "[1]", r#"{"k":"v"}"#, "[", "a,,b", ""] {
+            assert!(parse_secret_value(bad).is_err(), "{bad}");
+        }
+        assert_eq!(secret_variables().count(), 6);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod logging;
 pub mod providers;
 pub mod publish;
 pub mod pyform;
+pub mod secrets;
 pub mod signature;
 
 pub use config::{Config, ConfigError, Secret};

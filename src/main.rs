@@ -3,7 +3,8 @@
 use std::convert::Infallible;
 use std::process::ExitCode;
 
-use alert_relay::{Config, Relay, SnsPublisher, handler, logging, publish};
+use alert_relay::config::Fetched;
+use alert_relay::{Config, ConfigError, Relay, SnsPublisher, handler, logging, publish, secrets};
 use lambda_http::request::LambdaRequest;
 use lambda_http::tower::ServiceBuilder;
 use lambda_http::{Adapter, LambdaEvent, Request, service_fn};
@@ -14,7 +15,8 @@ async fn main() -> ExitCode {
         eprintln!("alert-relay: a logger was already installed");
     }
 
-    let config = match Config::from_env() {
+    let sdk = publish::sdk_loader().load().await;
+    let config = match load_config(&sdk).await {
         Ok(config) => config,
         Err(error) => {
             tracing::error!(error = %error, "configuration error");
@@ -22,8 +24,6 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-
-    let sdk = publish::sdk_loader().load().await;
     let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn.clone());
     let relay = Relay::new(config, publisher);
 
@@ -45,4 +45,27 @@ async fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The environment, with any `_ARN` secret lists fetched from Secrets Manager first.
+async fn load_config(sdk: &aws_config::SdkConfig) -> Result<Config, ConfigError> {
+    let env = |name: &str| std::env::var(name).ok();
+    let fetched = if secrets::any_requested(env) {
+        let client = aws_sdk_secretsmanager::Client::new(sdk);
+        secrets::fetch_all(env, |arn| {
+            let request = client.get_secret_value().secret_id(arn);
+            async move {
+                let output = request.send().await.map_err(|e| {
+                    aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string()
+                })?;
+                output
+                    .secret_string
+                    .ok_or_else(|| "the secret has no string value".to_owned())
+            }
+        })
+        .await?
+    } else {
+        Fetched::new()
+    };
+    Config::from_sources(env, &fetched)
 }

@@ -1,0 +1,140 @@
+//! `<P>_WEBHOOK_SECRETS_ARN` and `<P>_QUERY_SECRETS_ARN`: secret lists kept in AWS Secrets
+//! Manager instead of plain environment variables, read once at cold start.
+
+use std::future::Future;
+
+use crate::config::{ConfigError, Fetched, invalid, parse_secret_value, secret_variables};
+
+/// Fetches every secret named by an `_ARN` variable. `fetch` returns the secret's string value;
+/// nothing is fetched (and no client is needed) when no `_ARN` variable is set.
+pub async fn fetch_all<F, Fut, E>(
+    lookup: impl Fn(&str) -> Option<String>,
+    fetch: F,
+) -> Result<Fetched, ConfigError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<String, E>>,
+    E: std::fmt::Display,
+{
+    let mut fetched = Fetched::new();
+    for name in secret_variables() {
+        let arn_var = format!("{name}_ARN");
+        let Some(arn) = lookup(&arn_var)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+        else {
+            continue;
+        };
+        let value = fetch(arn).await.map_err(|error| {
+            // The SDK's error says why (access denied, not found), never the secret's value.
+            tracing::error!(variable = %arn_var, error = %error, "could not read secret");
+            invalid(
+                &arn_var,
+                "names a secret that could not be read from Secrets Manager",
+            )
+        })?;
+        let secrets = parse_secret_value(&value).map_err(|reason| invalid(&arn_var, reason))?;
+        fetched.insert(name, secrets);
+    }
+    Ok(fetched)
+}
+
+/// Whether any `_ARN` variable is set, so `main` builds a Secrets Manager client only then.
+pub fn any_requested(lookup: impl Fn(&str) -> Option<String>) -> bool {
+    secret_variables()
+        .any(|name| lookup(&format!("{name}_ARN")).is_some_and(|v| !v.trim().is_empty()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn env(vars: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[tokio::test]
+    async fn fetches_only_the_named_secrets() {
+        let lookup = env(&[
+            (
+                "ALERT_TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:alerts",
+            ),
+            (
+                "MONTE_CARLO_WEBHOOK_SECRETS_ARN",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:mc",
+            ),
+            (
+                "APP_SERVICES_QUERY_SECRETS_ARN",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:q",
+            ),
+        ]);
+        assert!(any_requested(&lookup));
+        let fetched = fetch_all(&lookup, |arn: String| async move {
+            Ok::<_, &str>(if arn.ends_with(":mc") {
+                r#"["one","two"]"#.to_owned()
+            } else {
+                "q1".to_owned()
+            })
+        })
+        .await
+        .unwrap();
+        let config = Config::from_sources(&lookup, &fetched).unwrap();
+        assert_eq!(
+            config
+                .provider(crate::providers::Provider::MonteCarlo)
+                .webhook_secrets
+                .len(),
+            2
+        );
+        assert_eq!(
+            config
+                .provider(crate::providers::Provider::AppServices)
+                .query_secrets
+                .len(),
+            1
+        );
+        assert!(
+            !config
+                .provider(crate::providers::Provider::Atlas)
+                .is_enabled()
+        );
+    }
+
+    #[tokio::test]
+    async fn a_secret_that_cannot_be_read_stops_the_start_naming_the_variable() {
+        let lookup = env(&[(
+            "ATLAS_WEBHOOK_SECRETS_ARN",
+            "arn:aws:secretsmanager:us-east-1:1:secret:gone",
+        )]);
+        let err = fetch_all(&lookup, |_| async { Err::<String, _>("AccessDenied") })
+            .await
+            .unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("ATLAS_WEBHOOK_SECRETS_ARN is invalid"),
+            "{err}"
+        );
+        let err = fetch_all(&lookup, |_| async {
+            Ok::<_, &str>(r#"{"k":"hunter2"}"#.to_owned())
+        })
+        .await
+        .unwrap_err();
+        assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn nothing_is_fetched_without_arn_variables() {
+        let lookup = env(&[("ATLAS_WEBHOOK_SECRETS", "plain")]);
+        assert!(!any_requested(&lookup));
+        let fetched = fetch_all(&lookup, |_| async { Err::<String, _>("unreachable") })
+            .await
+            .unwrap();
+        assert!(fetched.is_empty());
+    }
+}
