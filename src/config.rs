@@ -60,6 +60,8 @@ impl ProviderConfig {
 pub struct Config {
     pub topic_arn: String,
     pub max_body_bytes: usize,
+    /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
     atlas: ProviderConfig,
     app_services: ProviderConfig,
     monte_carlo: ProviderConfig,
@@ -114,6 +116,21 @@ impl Config {
             },
         };
 
+        let metrics_namespace = get("METRICS_NAMESPACE")
+            .map(|ns| ns.trim().to_owned())
+            .unwrap_or_else(|| crate::metrics::DEFAULT_NAMESPACE.to_owned());
+        let valid_namespace = metrics_namespace.len() <= 255
+            && !metrics_namespace.starts_with(':')
+            && metrics_namespace
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || " .-_/#:".contains(c));
+        if !valid_namespace {
+            return Err(invalid(
+                "METRICS_NAMESPACE",
+                "not a valid CloudWatch namespace",
+            ));
+        }
+
         let provider = |p: Provider| -> Result<ProviderConfig, ConfigError> {
             let prefix = p.env_prefix();
             let var = |suffix: &str| format!("{prefix}_{suffix}");
@@ -147,6 +164,7 @@ impl Config {
         Ok(Config {
             topic_arn,
             max_body_bytes,
+            metrics_namespace,
             atlas: provider(Provider::Atlas)?,
             app_services: provider(Provider::AppServices)?,
             monte_carlo: provider(Provider::MonteCarlo)?,

@@ -14,6 +14,7 @@ use time::OffsetDateTime;
 
 use crate::config::Config;
 use crate::event::{EventError, build_message};
+use crate::metrics;
 use crate::providers::{AuthError, Credential, Inbound, MalformedPayload, Provider};
 use crate::publish::{PublishError, Publisher};
 
@@ -21,6 +22,19 @@ use crate::publish::{PublishError, Publisher};
 pub struct Relay<P> {
     config: Config,
     publisher: P,
+    metrics: MetricsSink,
+}
+
+/// Where the per-request EMF line goes: stdout in Lambda, a buffer in tests.
+pub type MetricsSink = Box<dyn Fn(&str) + Send + Sync>;
+
+fn stdout_sink() -> MetricsSink {
+    Box::new(|line| {
+        use std::io::Write as _;
+        let mut out = std::io::stdout().lock();
+        // A lost metric line must never fail the request.
+        let _ = writeln!(out, "{line}");
+    })
 }
 
 /// Everything the contract can answer besides 200.
@@ -93,7 +107,17 @@ struct Trace {
 
 impl<P: Publisher> Relay<P> {
     pub fn new(config: Config, publisher: P) -> Self {
-        Relay { config, publisher }
+        Relay {
+            config,
+            publisher,
+            metrics: stdout_sink(),
+        }
+    }
+
+    /// Sends the EMF metric lines somewhere other than stdout.
+    pub fn with_metrics(mut self, sink: MetricsSink) -> Self {
+        self.metrics = sink;
+        self
     }
 
     pub fn config(&self) -> &Config {
@@ -104,7 +128,8 @@ impl<P: Publisher> Relay<P> {
         let started = Instant::now();
         let mut trace = Trace::default();
         let result = self.process(&request, &mut trace).await;
-        let elapsed_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
+        let elapsed = started.elapsed();
+        let elapsed_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX);
         let (form, secret_index) = match trace.credential {
             Some(Credential::Signature { form, secret_index }) => {
                 (Some(form.as_str()), Some(secret_index))
@@ -116,6 +141,21 @@ impl<P: Publisher> Relay<P> {
             None => (None, None),
         };
         let provider = trace.provider.map(Provider::slug);
+        let counted = match &result {
+            Ok(_) => metrics::Outcome::Published,
+            Err(Rejection::Publish(_) | Rejection::Event(_)) => metrics::Outcome::PublishFailed,
+            Err(rejection) => metrics::Outcome::Rejected(rejection.reason()),
+        };
+        let now_ms = u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+            .unwrap_or(0);
+        let emf = metrics::document(
+            &self.config.metrics_namespace,
+            provider.unwrap_or("unknown"),
+            counted,
+            now_ms,
+            elapsed.as_secs_f64() * 1000.0,
+        );
+        (self.metrics)(&emf.to_string());
         match result {
             Ok(message_id) => {
                 tracing::info!(

@@ -5,6 +5,7 @@ pub mod config;
 pub mod event;
 pub mod handler;
 pub mod logging;
+pub mod metrics;
 pub mod providers;
 pub mod publish;
 pub mod pyform;

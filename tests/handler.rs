@@ -3,7 +3,6 @@
 
 mod common;
 
-use alert_relay::Relay;
 use alert_relay::Secret;
 use alert_relay::config::ProviderConfig;
 use alert_relay::providers::{Provider, SignedForm};
@@ -165,7 +164,7 @@ async fn unknown_and_disabled_providers_are_404() {
         .into_iter()
         .filter(|(k, _)| !k.starts_with("ATLAS"))
         .collect();
-    let disabled = Relay::new(config_from(&vars), recording.clone());
+    let disabled = quiet(config_from(&vars), recording.clone());
     let (status, _) = send(&disabled, &signed(Provider::Atlas, 0).v2()).await;
     assert_eq!(status, 404);
     assert!(recording.messages().is_empty());
@@ -196,7 +195,7 @@ async fn bodies_over_the_limit_are_413() {
     vars.push(("MAX_BODY_BYTES".into(), "1024".into()));
     for provider in Provider::ALL {
         let recording = Recording::default();
-        let relay = Relay::new(config_from(&vars), recording.clone());
+        let relay = quiet(config_from(&vars), recording.clone());
         let body = format!(r#"{{"pad":"{}"}}"#, "x".repeat(1024 - 10));
         assert_eq!(body.len(), 1024);
         let at_limit = Http::signed(provider, SECRETS[0], &body, SignedForm::Raw);
@@ -336,7 +335,7 @@ async fn unauthenticated_garbage_is_401_not_400() {
 #[tokio::test]
 async fn publish_failures_are_502_so_the_provider_retries() {
     for provider in Provider::ALL {
-        let relay = Relay::new(config(), Failing);
+        let relay = quiet(config(), Failing);
         assert_eq!(
             send(&relay, &signed(provider, 0).v2()).await,
             (502, json!({"error": "publish_failed"}))
@@ -393,7 +392,7 @@ async fn unsigned_requests_only_with_explicit_opt_in() {
             ..Default::default()
         };
         let recording = Recording::default();
-        let relay = Relay::new(
+        let relay = quiet(
             config().with_provider(provider, settings),
             recording.clone(),
         );
@@ -418,7 +417,7 @@ async fn app_services_published_vector_passes() {
     let (relay, recording) = {
         let recording = Recording::default();
         (
-            Relay::new(
+            quiet(
                 config().with_provider(Provider::AppServices, settings),
                 recording.clone(),
             ),
@@ -450,7 +449,7 @@ async fn checks_run_in_the_contract_order() {
     // method before size
     let mut vars = config_vars();
     vars.push(("MAX_BODY_BYTES".into(), "4".into()));
-    let small = Relay::new(config_from(&vars), Recording::default());
+    let small = quiet(config_from(&vars), Recording::default());
     assert_eq!(
         send(
             &small,
@@ -495,7 +494,7 @@ async fn fifo_topics_get_group_and_deduplication_ids() {
     let mut vars = config_vars();
     vars[0].1 = FIFO_TOPIC.into();
     let recording = Recording::default();
-    let relay = Relay::new(config_from(&vars), recording.clone());
+    let relay = quiet(config_from(&vars), recording.clone());
     let (status, body) = send(&relay, &signed(Provider::MonteCarlo, 0).v2()).await;
     assert_eq!(status, 200);
     let fifo = recording.messages()[0].fifo.clone().unwrap();

@@ -7,7 +7,7 @@ use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use alert_relay::providers::{Provider, SignedForm};
-use alert_relay::{Relay, logging};
+use alert_relay::logging;
 use common::*;
 use serde_json::Value;
 
@@ -34,7 +34,7 @@ async fn logs_one_line_per_request_without_secrets_signatures_queries_or_bodies(
     let _guard = tracing::subscriber::set_default(logging::subscriber(move || writer.clone()));
 
     let (relay, _) = relay();
-    let failing = Relay::new(config(), Failing);
+    let failing = quiet(config(), Failing);
     let body = format!(
         r#"{{"type":"open_anomaly_incident","note":"{BODY_MARKER}","payload":{{"incident_id":"i-1"}}}}"#
     );
@@ -78,7 +78,7 @@ async fn logs_one_line_per_request_without_secrets_signatures_queries_or_bodies(
     }
     send(&failing, &requests[0].v2()).await;
     let hostile = common::hostile::cases();
-    let hostile_relay = Relay::new(common::hostile::config(), Recording::default());
+    let hostile_relay = quiet(common::hostile::config(), Recording::default());
     for case in &hostile {
         send(&hostile_relay, &case.event).await;
     }

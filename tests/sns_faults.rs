@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::time::{Duration, Instant};
 
 use alert_relay::providers::{Provider, SignedForm};
-use alert_relay::{Relay, SnsPublisher, publish};
+use alert_relay::{SnsPublisher, publish};
 use aws_sdk_sns::config::{Credentials, Region};
 use common::*;
 use serde_json::json;
@@ -73,7 +73,7 @@ fn sns_error(status: &str, kind: &str, code: &str) -> Option<String> {
 }
 
 async fn assert_fails_within_budget(endpoint: String, what: &str) {
-    let relay = Relay::new(config(), publisher(&endpoint).await);
+    let relay = quiet(config(), publisher(&endpoint).await);
     let request = Http::signed(Provider::Atlas, SECRETS[0], ATLAS_SEED, SignedForm::Raw);
     let started = Instant::now();
     let answer = send(&relay, &request.v2()).await;
