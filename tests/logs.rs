@@ -6,8 +6,8 @@ mod common;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
-use alert_relay::providers::{Provider, SignedForm};
 use alert_relay::logging;
+use alert_relay::providers::{Provider, SignedForm};
 use common::*;
 use serde_json::Value;
 

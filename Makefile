@@ -1,0 +1,83 @@
+# The verbs a user types. Every Python tool (cargo-lambda and its zig, moto, pytest, cfn-lint, sam)
+# comes from .venv, installed with the pins in requirements-dev.txt by `make venv`.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+# cargo finds `cargo lambda` (and cargo-lambda finds zig) on PATH, so the venv goes first.
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export SAM_CLI_TELEMETRY := 0
+export PYTHONDONTWRITEBYTECODE := 1
+
+FUNCTION := alert-relay
+# Where cargo puts its builds (the scripts and tests read CARGO_TARGET_DIR the same way).
+TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
+SIGNER := alert-relay-sign
+REGION ?= us-east-1
+
+.PHONY: help venv fmt lint check test e2e events events-check run build package-check deploy template-lint clean
+
+help: ## list the targets
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+venv: $(STAMP) ## create .venv with the pinned local tools (idempotent)
+
+$(STAMP): requirements-dev.txt
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r requirements-dev.txt
+	touch $@
+
+fmt: ## format the Rust sources
+	cargo fmt --all
+
+lint: ## rustfmt check and clippy with warnings denied
+	cargo fmt --all -- --check
+	cargo clippy --all-targets --locked -- -D warnings
+
+check: lint ## lint, then unit and integration tests
+	cargo test --locked
+
+test: check events-check e2e template-lint package-check ## everything CI runs
+
+e2e: venv ## end-to-end tests: moto + the function under `cargo lambda watch`
+	cargo build --locked --bin $(FUNCTION) --bin $(SIGNER)
+	$(VENV)/bin/python -m pytest tests/e2e
+
+events: ## regenerate events/ through the signer
+	cargo build --locked --quiet --bin $(SIGNER)
+	scripts/gen-events $(TARGET_DIR)/debug/$(SIGNER)
+
+events-check: ## fail if events/ is not what `make events` generates
+	cargo build --locked --quiet --bin $(SIGNER)
+	rm -rf .run/events-check
+	scripts/gen-events $(TARGET_DIR)/debug/$(SIGNER) .run/events-check
+	diff -r --exclude=payloads events .run/events-check || { echo 'events/ is stale or hand-edited: run `make events`' >&2; exit 1; }
+
+run: venv ## local stack: moto + the function on :9000, replays events/, serves until Ctrl-C
+	$(VENV)/bin/python scripts/run-local
+
+build: venv ## release build for Lambda arm64 (one-time: rustup target add aarch64-unknown-linux-gnu)
+	cargo lambda build --release --arm64 --locked --bin $(FUNCTION)
+
+package-check: venv ## x86_64 release build, then prove the produced bootstrap serves the Runtime API
+	cargo lambda build --release --locked --bin $(FUNCTION)
+	if out=$$(env -i timeout 30 $(TARGET_DIR)/lambda/$(FUNCTION)/bootstrap 2>&1); then \
+	    echo "bootstrap started without ALERT_TOPIC_ARN" >&2; exit 1; fi; \
+	grep -q ALERT_TOPIC_ARN <<<"$$out" || { echo "bootstrap's error does not name ALERT_TOPIC_ARN: $$out" >&2; exit 1; }
+	$(VENV)/bin/python scripts/runtime_smoke.py $(TARGET_DIR)/lambda/$(FUNCTION)/bootstrap
+
+deploy: venv ## sam build && sam deploy --guided
+	sam build
+	sam deploy --guided
+
+template-lint: venv ## cfn-lint and sam validate --lint on template.yaml
+	cfn-lint template.yaml
+	sam validate --lint --region $(REGION)
+
+clean: ## remove build outputs and the venv
+	cargo clean
+	rm -rf $(VENV) .aws-sam .run

@@ -1,0 +1,373 @@
+"""The local stack behind `make run` and `make e2e`: moto's SNS/SQS emulator and the function under
+`cargo lambda watch`, each in its own process group so that stopping it leaves nothing behind.
+
+Everything listens on 127.0.0.1 only. Tools come from .venv (the Makefile puts it first on PATH).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+import boto3
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve()
+FUNCTION = "alert-relay"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # moto's default account
+
+# Fake credentials and a region: the SDKs need some, and nothing here may reach real AWS.
+FAKE_AWS = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_REGION": REGION,
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_EC2_METADATA_DISABLED": "true",
+}
+
+
+def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment without the user's own AWS settings, plus the fake ones."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(FAKE_AWS)
+    env.update(extra or {})
+    return env
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _die_with_parent() -> None:
+    # Linux: if this script is killed outright, the child is told to stop too (PR_SET_PDEATHSIG).
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
+class Service:
+    """A child process in its own process group (its children included), logging to a file."""
+
+    def __init__(self, name: str, argv: list[str], log_path: Path, env: dict[str, str]):
+        self.name = name
+        self.log_path = log_path
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            argv,
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+
+    def running(self) -> bool:
+        return self.proc.poll() is None
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            text = self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def stop(self, grace: float = 10.0) -> None:
+        """SIGTERM to the whole group, then SIGKILL to whatever is left after `grace` seconds."""
+        pgid = self.proc.pid
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            self.proc.poll()
+            try:
+                os.killpg(pgid, 0)  # anyone left in the group?
+            except ProcessLookupError:
+                break
+            time.sleep(0.1)
+        else:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self._log.close()
+
+
+class Moto:
+    """moto_server on 127.0.0.1: the SNS and SQS APIs."""
+
+    def __init__(self, log_dir: Path, port: int | None = None):
+        self.port = port or free_port()
+        self.endpoint = f"http://127.0.0.1:{self.port}"
+        self.service = Service(
+            "moto",
+            ["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+            log_dir / "moto.log",
+            clean_env(),
+        )
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.service.stop()
+            raise
+        session = boto3.session.Session(
+            aws_access_key_id=FAKE_AWS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=FAKE_AWS["AWS_SECRET_ACCESS_KEY"],
+            region_name=REGION,
+        )
+        self.sns = session.client("sns", endpoint_url=self.endpoint)
+        self.sqs = session.client("sqs", endpoint_url=self.endpoint)
+
+    def _wait_ready(self, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.service.running():
+                raise RuntimeError(f"moto_server exited:\n{self.service.log_tail()}")
+            try:
+                requests.get(f"{self.endpoint}/moto-api/", timeout=1)
+                return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError(f"moto_server not ready after {timeout}s:\n{self.service.log_tail()}")
+
+    def stop(self) -> None:
+        self.service.stop()
+
+    def create_topic(self, name: str) -> str:
+        attributes = {}
+        if name.endswith(".fifo"):
+            # The function sets MessageDeduplicationId itself.
+            attributes = {"FifoTopic": "true", "ContentBasedDeduplication": "false"}
+        return self.sns.create_topic(Name=name, Attributes=attributes)["TopicArn"]
+
+    def subscribe_queue(self, topic_arn: str, queue_name: str, filter_policy: dict | None = None) -> str:
+        """An SQS queue subscribed with raw delivery: its message body is the CloudEvent itself and
+        the SNS message attributes arrive as SQS message attributes."""
+        attributes = {"FifoQueue": "true"} if queue_name.endswith(".fifo") else {}
+        queue_url = self.sqs.create_queue(QueueName=queue_name, Attributes=attributes)["QueueUrl"]
+        queue_arn = self.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])[
+            "Attributes"
+        ]["QueueArn"]
+        subscription = {"RawMessageDelivery": "true"}
+        if filter_policy is not None:
+            subscription["FilterPolicy"] = json.dumps(filter_policy)
+        self.sns.subscribe(
+            TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=subscription
+        )
+        return queue_url
+
+    def receive(self, queue_url: str, wait: float = 0.0, max_messages: int = 10) -> list[dict]:
+        """Receives and deletes what is on the queue; polls up to `wait` seconds for a first one."""
+        deadline = time.monotonic() + wait
+        while True:
+            got = self.sqs.receive_message(
+                QueueUrl=queue_url,
+                MaxNumberOfMessages=max_messages,
+                MessageAttributeNames=["All"],
+                AttributeNames=["All"],
+                WaitTimeSeconds=0,
+            ).get("Messages", [])
+            if got or time.monotonic() >= deadline:
+                break
+            time.sleep(0.1)
+        for message in got:
+            self.sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return got
+
+    def drain(self, queue_url: str) -> list[dict]:
+        drained = []
+        while batch := self.receive(queue_url):
+            drained += batch
+        return drained
+
+
+def env_file_lines(path: Path) -> list[str]:
+    return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
+
+
+class Function:
+    """The `alert-relay` binary under `cargo lambda watch`: the Lambda Runtime API emulator on
+    `port`, invoked with `cargo lambda invoke` or over HTTP at /lambda-url/alert-relay/…"""
+
+    def __init__(
+        self,
+        log_dir: Path,
+        topic_arn: str,
+        sns_endpoint: str,
+        port: int | None = None,
+        env: dict[str, str] | None = None,
+        secrets_file: Path = EVENTS / "test.env",
+        name: str = "function",
+        reload: bool = False,
+    ):
+        self.port = port or free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}/lambda-url/{FUNCTION}"
+        settings = {"ALERT_TOPIC_ARN": topic_arn, "AWS_ENDPOINT_URL_SNS": sns_endpoint, **FAKE_AWS}
+        settings.update(env or {})
+        # Values hold commas (secret lists), which --env-var would split: everything goes in a file.
+        env_file = log_dir / f"{name}.env"
+        env_file.parent.mkdir(parents=True, exist_ok=True)
+        lines = [f"{k}={v}" for k, v in settings.items()]
+        lines += [line for line in env_file_lines(secrets_file) if line.split("=", 1)[0] not in settings]
+        env_file.write_text("\n".join(lines) + "\n")
+        argv = [
+            "cargo", "lambda", "watch", "--bin", FUNCTION, "--quiet",
+            "--invoke-address", "127.0.0.1", "--invoke-port", str(self.port),
+            "--env-file", str(env_file),
+        ]
+        if not reload:
+            argv.append("--ignore-changes")
+        self.service = Service(name, argv, log_dir / f"{name}.log", clean_env())
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.service.stop()
+            raise
+
+    def _wait_ready(self, timeout: float = 900.0) -> None:
+        """Ready once the function itself answers (the first request waits for any build)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.service.running():
+                raise RuntimeError(f"cargo lambda watch exited:\n{self.service.log_tail()}")
+            try:
+                response = requests.post(f"{self.base_url}/webhooks/-ready-", timeout=timeout)
+                if response.status_code == 404:
+                    return
+            except requests.ConnectionError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"function not ready after {timeout}s:\n{self.service.log_tail()}")
+
+    def stop(self) -> None:
+        self.service.stop()
+
+    def invoke(self, event_file: Path) -> dict:
+        """`cargo lambda invoke --data-file`: the API Gateway response the function returned."""
+        done = subprocess.run(
+            [
+                "cargo", "lambda", "invoke", FUNCTION,
+                "--invoke-address", "127.0.0.1", "--invoke-port", str(self.port),
+                "--data-file", str(event_file), "--output-format", "json",
+            ],
+            cwd=ROOT,
+            env=clean_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"cargo lambda invoke failed ({done.returncode}): {done.stderr}")
+        return json.loads(done.stdout)
+
+    def send(
+        self, method: str, path: str, headers: dict[str, str], body: bytes, query: str = ""
+    ) -> requests.Response:
+        url = self.base_url + path + (f"?{query}" if query else "")
+        return requests.request(method, url, headers=headers, data=body, timeout=60)
+
+    def send_event(self, event_file: Path) -> requests.Response:
+        """Replays an API Gateway event as a plain HTTP request to the function-URL emulation."""
+        method, path, query, headers, body = request_of_event(json.loads(event_file.read_text()))
+        return self.send(method, path, headers, body, query)
+
+
+# API Gateway's own headers: requests sets the real ones.
+_GATEWAY_HEADERS = {"host", "content-length", "x-forwarded-for", "x-forwarded-port", "x-forwarded-proto"}
+
+
+def request_of_event(event: dict) -> tuple[str, str, str, dict[str, str], bytes]:
+    """(method, path, query, headers, body) of an HTTP API v2 or REST v1 event."""
+    body = event.get("body") or ""
+    body = base64.b64decode(body) if event.get("isBase64Encoded") else body.encode()
+    if event.get("version") == "2.0":
+        method = event["requestContext"]["http"]["method"]
+        path = event["rawPath"]
+        query = event.get("rawQueryString", "")
+        headers = event.get("headers") or {}
+    else:
+        method = event["httpMethod"]
+        path = event["requestContext"].get("path") or event["path"]  # with the stage
+        multi = event.get("multiValueQueryStringParameters") or {}
+        query = urllib.parse.urlencode([(k, v) for k, vs in multi.items() for v in vs])
+        headers = event.get("headers") or {}
+    headers = {k: v for k, v in headers.items() if k.lower() not in _GATEWAY_HEADERS}
+    return method, path, query, headers, body
+
+
+def response_status(response: dict) -> int:
+    return int(response["statusCode"])
+
+
+def response_body(response: dict) -> dict:
+    body = response.get("body") or ""
+    if response.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode()
+    return json.loads(body) if body else {}
+
+
+def response_header(response: dict, name: str) -> str | None:
+    for key, value in (response.get("headers") or {}).items():
+        if key.lower() == name.lower():
+            return value
+    for key, values in (response.get("multiValueHeaders") or {}).items():
+        if key.lower() == name.lower() and values:
+            return ",".join(values)
+    return None
+
+
+def expected_events(readme: Path = EVENTS / "README.md") -> list[dict]:
+    """The table in events/README.md: file, status and error of every sample event."""
+    rows = []
+    header = None
+    for line in readme.read_text().splitlines():
+        if not line.startswith("|"):
+            header = None if not line.strip() else header
+            continue
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if header is None:
+            header = cells
+            continue
+        if set(cells[0]) <= {"-", " "}:
+            continue
+        row = dict(zip(header, cells))
+        if "file" in row and "status" in row:
+            rows.append({
+                "file": row["file"].strip("`"),
+                "status": int(row["status"]),
+                "error": row.get("error", "").strip("`") or None,
+            })
+    return rows
+
+
+def eprint(*args) -> None:
+    print(*args, file=sys.stderr, flush=True)

@@ -1,0 +1,207 @@
+"""Every sample event, through `cargo lambda invoke --data-file` and through plain HTTP to the
+function-URL emulation: the status and error of events/README.md's table, and for each published one
+the CloudEvent and attributes that reached the subscribed queues (the `severity = critical` filter
+subscription gets exactly the critical ones). Nothing unauthenticated or malformed is published."""
+
+import base64
+import hashlib
+import json
+from datetime import datetime
+
+import pytest
+
+import relaystack as stack
+
+TABLE = stack.expected_events()
+STATUSES = {"open", "updated", "acknowledged", "resolved", "cancelled", "informational"}
+SEVERITIES = {"critical", "error", "warning", "info", "unknown"}
+ATTRIBUTES = ("provider", "status", "severity", "event_type")
+
+ATLAS_ALERT = {
+    "subject": "5d1b6f8e8c2e4e2d3c4a5b6c",
+    "data.alert_id": "5d1b6f8e8c2e4e2d3c4a5b6c",
+    "data.dedup_key": "atlas:5d1b6f8e8c2e4e2d3c4a5b6c",
+    "data.severity": "unknown",
+    "data.event_type": "OUTSIDE_METRIC_THRESHOLD",
+    "data.resource.project": "MyProject",
+    "data.resource.organization": "MyOrganization",
+    "data.resource.group_id": "5d1b6f8e8c2e4e2d3c4a5b6d",
+    "data.resource.metric": "DISK_PARTITION_SPACE_USED_DATA",
+    "data.resource.units": "RAW",
+}
+ATLAS_OPEN = {
+    **ATLAS_ALERT,
+    "type": "alert.open",
+    "data.status": "open",
+    "time": "2024-01-15T10:30:00Z",
+    "data.title": "Disk space used on data partition is 95.2%.",
+    "data.resource.value": 95.2,
+}
+MC_VOLUME = {
+    "type": "alert.open",
+    "data.status": "open",
+    "data.severity": "unknown",
+    "data.event_type": "open_anomaly_incident",
+    "data.alert_id": "f83867b6-8f25-428b-807c-08518f63384c",
+    "data.dedup_key": "monte-carlo:f83867b6-8f25-428b-807c-08518f63384c",
+    "data.url": "https://getmontecarlo.com/incidents/f83867b6-8f25-428b-807c-08518f63384c",
+}
+MC_RULE = {**MC_VOLUME, "data.event_type": "open_custom_rule_anomaly_incident"}
+APP_TRIGGER = {
+    "subject": "trigger-orders-sync-42",
+    "data.alert_id": "trigger-orders-sync-42",
+    "data.dedup_key": "app-services:trigger-orders-sync-42",
+    "type": "alert.open",
+    "data.status": "open",
+    "data.severity": "error",
+    "data.event_type": "TRIGGER_FAILURE",
+    "data.title": "Database trigger orders-sync failed 5 times in a row",
+    "data.url": "https://example.invalid/app-services/triggers/orders-sync",
+}
+APP_MESSAGE = {"data.title": "MESSAGE", "data.event_type": "unknown", "data.severity": "unknown"}
+
+# What SPEC.md pins down for each published sample, beyond what holds for every event.
+EXPECTED = {
+    "atlas-valid.json": ATLAS_OPEN,
+    "atlas-valid-rest.json": ATLAS_OPEN,
+    "atlas-rotated-secret.json": ATLAS_OPEN,
+    "atlas-close.json": {**ATLAS_ALERT, "type": "alert.resolved", "data.status": "resolved"},
+    "app-services-valid.json": APP_TRIGGER,
+    "app-services-valid-rest.json": APP_TRIGGER,
+    "app-services-rotated-secret.json": APP_MESSAGE,
+    "app-services-query-secret.json": APP_MESSAGE,
+    "monte-carlo-valid.json": MC_VOLUME,
+    "monte-carlo-rotated-secret.json": MC_VOLUME,
+    "monte-carlo-valid-rest.json": MC_RULE,
+    "monte-carlo-documented-form.json": MC_RULE,
+    "monte-carlo-sev1-critical.json": {
+        **MC_VOLUME,
+        "data.severity": "critical",
+        "data.alert_id": "0b6a4c3e-1f0e-4d7c-9a55-2c1d3e4f5a6b",
+        "data.dedup_key": "monte-carlo:0b6a4c3e-1f0e-4d7c-9a55-2c1d3e4f5a6b",
+        "data.url": "https://getmontecarlo.com/incidents/0b6a4c3e-1f0e-4d7c-9a55-2c1d3e4f5a6b",
+    },
+}
+
+
+def lookup(event: dict, dotted: str):
+    value = event
+    for key in dotted.split("."):
+        value = value[key]
+    return value
+
+
+def event_request(file: str) -> tuple[str, bytes]:
+    """The provider slug and the raw body bytes a sample event carries."""
+    event = json.loads((stack.EVENTS / file).read_text())
+    provider = (event.get("pathParameters") or {}).get("provider")
+    _, _, _, _, body = stack.request_of_event(event)
+    return provider, body
+
+
+def call(function, transport: str, file: str) -> tuple[int, dict, str | None]:
+    """(status, JSON body, Allow header) of one sample event through `transport`."""
+    if transport == "invoke":
+        response = function.invoke(stack.EVENTS / file)
+        return (stack.response_status(response), stack.response_body(response),
+                stack.response_header(response, "allow"))
+    response = function.send_event(stack.EVENTS / file)
+    return response.status_code, response.json(), response.headers.get("allow")
+
+
+def test_readme_lists_every_event():
+    listed = {row["file"] for row in TABLE}
+    on_disk = {path.name for path in stack.EVENTS.glob("*.json")}
+    assert listed == on_disk
+    assert set(EXPECTED) == {row["file"] for row in TABLE if row["status"] == 200}
+
+
+@pytest.mark.parametrize("transport", ["invoke", "http"])
+@pytest.mark.parametrize("case", TABLE, ids=[row["file"].removesuffix(".json") for row in TABLE])
+def test_event(function, moto, topic, transport, case):
+    moto.drain(topic.all_alerts)
+    moto.drain(topic.critical_alerts)
+
+    status, body, allow = call(function, transport, case["file"])
+
+    assert status == case["status"], body
+    if status != 200:
+        assert body == {"error": case["error"]}
+        if status == 405:
+            assert allow == "POST"
+        assert moto.receive(topic.all_alerts, wait=0.3) == [], "a rejected request was published"
+        return
+
+    assert body["status"] == "published"
+    assert body["message_id"]
+    delivered = moto.receive(topic.all_alerts, wait=10.0)
+    delivered += moto.receive(topic.all_alerts, wait=0.3)
+    assert len(delivered) == 1, delivered
+    message = delivered[0]
+    event = json.loads(message["Body"])
+    assert event["id"] == body["event_id"]
+
+    provider, raw_body = event_request(case["file"])
+    check_cloudevent(event, provider, raw_body)
+    for dotted, value in EXPECTED[case["file"]].items():
+        assert lookup(event, dotted) == value, dotted
+    if "data.alert_id" not in EXPECTED[case["file"]]:
+        assert event["data"]["alert_id"] == event["id"]  # no id in the body: the event id
+
+    attributes = message["MessageAttributes"]
+    for name in ATTRIBUTES:
+        assert attributes[name] == {"DataType": "String", "StringValue": event["data"][name]}, name
+
+    is_critical = event["data"]["severity"] == "critical"
+    critical = moto.receive(topic.critical_alerts, wait=1.0 if is_critical else 0.3)
+    if is_critical:
+        assert [json.loads(m["Body"])["id"] for m in critical] == [event["id"]]
+    else:
+        assert critical == [], "the severity=critical subscription got a non-critical alert"
+
+
+def check_cloudevent(event: dict, provider: str, raw_body: bytes) -> None:
+    """What SPEC.md's common event guarantees for every published alert."""
+    data = event["data"]
+    assert event["specversion"] == "1.0"
+    assert event["id"] == hashlib.sha256(provider.encode() + b":" + raw_body).hexdigest()[:32]
+    assert event["source"] == f"/webhooks/{provider}"
+    assert event["type"] == f"alert.{data['status']}"
+    assert event["subject"] == data["alert_id"]
+    assert event["datacontenttype"] == "application/json"
+    assert datetime.fromisoformat(event["time"].replace("Z", "+00:00")).tzinfo is not None
+    assert event["time"] == data["occurred_at"]
+    assert data["provider"] == provider
+    assert data["dedup_key"] == f"{provider}:{data['alert_id']}"
+    assert data["status"] in STATUSES
+    assert data["severity"] in SEVERITIES
+    assert data["title"].strip()
+    assert data["event_type"].strip()
+    assert data["raw"] == json.loads(raw_body)
+
+
+def test_critical_subscription_gets_only_critical_alerts(function, moto, topic):
+    """The filter policy routes on the `severity` attribute: of a non-critical and a critical alert
+    published back to back, the filtered queue gets only the critical one; the unfiltered both."""
+    moto.drain(topic.all_alerts)
+    moto.drain(topic.critical_alerts)
+    for file in ("monte-carlo-valid.json", "monte-carlo-sev1-critical.json", "atlas-valid.json"):
+        status, body, _ = call(function, "invoke", file)
+        assert status == 200, body
+
+    everything = moto.receive(topic.all_alerts, wait=10.0) + moto.receive(topic.all_alerts, wait=0.5)
+    critical = moto.receive(topic.critical_alerts, wait=2.0) + moto.receive(topic.critical_alerts, wait=0.5)
+
+    assert len(everything) == 3
+    assert [json.loads(m["Body"])["data"]["severity"] for m in critical] == ["critical"]
+    assert json.loads(critical[0]["Body"])["data"]["alert_id"] == "0b6a4c3e-1f0e-4d7c-9a55-2c1d3e4f5a6b"
+
+
+def test_rest_events_carry_a_stage_and_a_base64_body():
+    """The REST samples really exercise isBase64Encoded."""
+    for row in TABLE:
+        event = json.loads((stack.EVENTS / row["file"]).read_text())
+        if "httpMethod" in event:
+            assert event["isBase64Encoded"] is True
+            assert event["requestContext"]["stage"] == "prod"
+            json.loads(base64.b64decode(event["body"]))

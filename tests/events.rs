@@ -1,0 +1,123 @@
+//! Replays every sample event in `events/` through the handler, parsed the way the Lambda runtime
+//! parses it (`lambda_http::request::from_str`), with the secrets of `events/test.env`: each must
+//! get the status and error that `events/README.md` lists, and only the 200s may publish.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use alert_relay::Config;
+use common::{Recording, quiet};
+use serde_json::Value;
+
+const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+
+fn events_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("events")
+}
+
+/// The function's configuration under `make run`: events/test.env plus a topic.
+fn config() -> Config {
+    let text = std::fs::read_to_string(events_dir().join("test.env")).expect("events/test.env");
+    let mut vars: Vec<(String, String)> = text
+        .lines()
+        .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
+        .filter_map(|line| line.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+    vars.push(("ALERT_TOPIC_ARN".into(), TOPIC.into()));
+    Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))
+        .expect("events/test.env is a valid configuration")
+}
+
+struct Expected {
+    file: String,
+    status: u16,
+    error: Option<String>,
+}
+
+/// The table of events/README.md whose header starts `| file |`.
+fn expected() -> Vec<Expected> {
+    let readme = std::fs::read_to_string(events_dir().join("README.md")).expect("events/README.md");
+    let mut header: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    for line in readme.lines() {
+        if !line.starts_with('|') {
+            header = None;
+            continue;
+        }
+        let cells: Vec<String> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|cell| cell.trim().trim_matches('`').to_owned())
+            .collect();
+        let Some(names) = &header else {
+            header = Some(cells);
+            continue;
+        };
+        if cells[0].starts_with("---") {
+            continue;
+        }
+        let cell = |name: &str| {
+            names
+                .iter()
+                .position(|n| n == name)
+                .map(|i| cells[i].clone())
+        };
+        if let (Some(file), Some(status)) = (cell("file"), cell("status")) {
+            rows.push(Expected {
+                file,
+                status: status.parse().expect("a numeric status"),
+                error: cell("error").filter(|e| !e.is_empty()),
+            });
+        }
+    }
+    rows
+}
+
+#[test]
+fn readme_lists_every_event() {
+    let mut listed: Vec<String> = expected().into_iter().map(|row| row.file).collect();
+    let mut on_disk: Vec<String> = std::fs::read_dir(events_dir())
+        .unwrap()
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .filter(|name| name.ends_with(".json"))
+        .collect();
+    listed.sort();
+    on_disk.sort();
+    assert!(!listed.is_empty());
+    assert_eq!(listed, on_disk);
+}
+
+#[tokio::test]
+async fn every_sample_event_gets_its_documented_status() {
+    for row in expected() {
+        let text = std::fs::read_to_string(events_dir().join(&row.file)).unwrap();
+        let request = lambda_http::request::from_str(&text)
+            .unwrap_or_else(|e| panic!("{} is not an API Gateway event: {e}", row.file));
+        let recording = Recording::default();
+        let relay = quiet(config(), recording.clone());
+
+        let response = relay.handle(request).await;
+
+        let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!(
+            response.status().as_u16(),
+            row.status,
+            "{}: {body}",
+            row.file
+        );
+        let published = recording.messages().len();
+        match &row.error {
+            None => {
+                assert_eq!(body["status"], "published", "{}", row.file);
+                assert_eq!(published, 1, "{}", row.file);
+            }
+            Some(error) => {
+                assert_eq!(body, serde_json::json!({ "error": error }), "{}", row.file);
+                assert_eq!(published, 0, "{} published a rejected request", row.file);
+            }
+        }
+    }
+}
