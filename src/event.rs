@@ -206,7 +206,23 @@ pub fn build_message(
     };
     let summary = alert.summary.as_deref().map(|s| clip(s, SUMMARY_MAX_CHARS));
     let occurred_at = alert.occurred_at.unwrap_or(received_at).format(&Rfc3339)?;
-    let raw: &RawValue = serde_json::from_slice(body)?;
+    let attributes = [
+        ("provider", provider.slug().to_owned()),
+        ("status", alert.status.as_str().to_owned()),
+        ("severity", alert.severity.as_str().to_owned()),
+        ("event_type", event_type.clone()),
+    ];
+    let attributes_size: usize = attributes
+        .iter()
+        .map(|(k, v)| k.len() + "String".len() + v.len())
+        .sum();
+
+    // `raw` is the body verbatim, less surrounding whitespace: a body that alone would pass the
+    // limit is neither validated nor copied (up to 256 KiB) into a message that is thrown away.
+    let fits = |len: usize| len + attributes_size <= SNS_MAX_MESSAGE_BYTES;
+    let raw: Option<&RawValue> = fits(body.trim_ascii().len())
+        .then(|| serde_json::from_slice(body))
+        .transpose()?;
 
     let mut event = CloudEvent {
         specversion: "1.0",
@@ -228,28 +244,24 @@ pub fn build_message(
             occurred_at: &occurred_at,
             url: alert.url.as_deref(),
             resource: &alert.resource,
-            raw: Some(raw),
+            raw,
             raw_truncated: false,
         },
     };
 
-    let attributes = [
-        ("provider", provider.slug().to_owned()),
-        ("status", alert.status.as_str().to_owned()),
-        ("severity", alert.severity.as_str().to_owned()),
-        ("event_type", event_type.clone()),
-    ];
-    let attributes_size: usize = attributes
-        .iter()
-        .map(|(k, v)| k.len() + "String".len() + v.len())
-        .sum();
-
-    let mut body = serde_json::to_string(&event)?;
-    if body.len() + attributes_size > SNS_MAX_MESSAGE_BYTES {
-        event.data.raw = None;
-        event.data.raw_truncated = true;
-        body = serde_json::to_string(&event)?;
-    }
+    let with_raw = raw
+        .is_some()
+        .then(|| serde_json::to_string(&event))
+        .transpose()?
+        .filter(|body| fits(body.len()));
+    let body = match with_raw {
+        Some(body) => body,
+        None => {
+            event.data.raw = None;
+            event.data.raw_truncated = true;
+            serde_json::to_string(&event)?
+        }
+    };
 
     let subject = subject(&format!(
         "[{}] {} {}: {}",

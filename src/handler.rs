@@ -148,14 +148,14 @@ impl<P: Publisher> Relay<P> {
         };
         let now_ms = u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
             .unwrap_or(0);
-        let emf = metrics::document(
+        let emf = metrics::line(
             &self.config.metrics_namespace,
             provider.unwrap_or("unknown"),
             counted,
             now_ms,
             elapsed.as_secs_f64() * 1000.0,
         );
-        (self.metrics)(&emf.to_string());
+        (self.metrics)(&emf);
         match result {
             Ok(message_id) => {
                 tracing::info!(
@@ -230,16 +230,20 @@ impl<P: Publisher> Relay<P> {
         };
         let verified = provider.authenticate(settings, inbound)?;
         trace.credential = Some(verified.credential());
-        trace.event_id = Some(crate::event::event_id(provider, body));
 
-        let alert = provider.normalize(verified)?;
+        // The event id hashes the whole body (up to 256 KiB): `build_message` does it, so it is
+        // done here only for the failures that stop before it.
+        let mut event_id = || trace.event_id = Some(crate::event::event_id(provider, body));
+        let alert = provider.normalize(verified).inspect_err(|_| event_id())?;
         let message = build_message(
             provider,
             &alert,
             body,
             OffsetDateTime::now_utc(),
             self.config.is_fifo(),
-        )?;
+        )
+        .inspect_err(|_| event_id())?;
+        trace.event_id = Some(message.event_id.clone());
         Ok(self.publisher.publish(&message).await?)
     }
 }
