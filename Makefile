@@ -18,8 +18,10 @@ FUNCTION := alert-relay
 TARGET_DIR := $(abspath $(or $(CARGO_TARGET_DIR),target))
 SIGNER := alert-relay-sign
 REGION ?= us-east-1
+FUZZ_SECONDS ?= 600
+FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: help venv fmt lint check test e2e events events-check run build package-check deploy template-lint clean
+.PHONY: help venv fmt lint check test e2e events events-check run build package-check deploy template-lint fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -41,7 +43,7 @@ lint: ## rustfmt check and clippy with warnings denied
 check: lint ## lint, then unit and integration tests
 	cargo test --locked
 
-test: check events-check e2e template-lint package-check ## everything CI runs
+test: check events-check e2e template-lint package-check fuzz-smoke ## everything CI runs
 
 e2e: venv ## end-to-end tests: moto + the function under `cargo lambda watch`
 	cargo build --locked --bin $(FUNCTION) --bin $(SIGNER)
@@ -78,6 +80,14 @@ template-lint: venv ## cfn-lint and sam validate --lint on template.yaml
 	cfn-lint template.yaml
 	sam validate --lint --region $(REGION)
 
+fuzz: ## fuzzing campaign: each target for FUZZ_SECONDS (default 600) with cargo-fuzz
+	scripts/fuzz $(FUZZ_SECONDS)
+
+fuzz-smoke: ## short bounded fuzzing run (part of `make test`): each target for 20 s
+	scripts/fuzz $(FUZZ_SMOKE_SECONDS)
+
 clean: ## remove build outputs and the venv
 	cargo clean
 	rm -rf $(VENV) .aws-sam .run
+
+include bench/bench.mk
