@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Cold starts, measured the way Lambda starts a function.
 
-Serves a minimal Lambda Runtime API on 127.0.0.1 and starts moto (SNS) with a topic, then, N times
-and alternating, starts each function as a fresh process with AWS_LAMBDA_RUNTIME_API pointing at
-that API, and measures:
+Serves a minimal Lambda Runtime API on 127.0.0.1 and starts moto (SNS) with a topic (both from
+scripts/runtime_api.py), then, N times and alternating, starts each function as a fresh process
+with AWS_LAMBDA_RUNTIME_API pointing at that API, and measures:
 - init: process start (just before the spawn) to its first `GET /runtime/invocation/next`, and the
   CPU time the process used until then (all threads, from /proc/<pid>/task/*/schedstat), which
   a busy machine disturbs less than the wall time;
@@ -28,95 +28,19 @@ import argparse
 import json
 import os
 import queue
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
 REGION = "us-east-1"
 
-
-class Run:
-    """One process's view of the Runtime API."""
-
-    def __init__(self):
-        self.events = queue.Queue()
-        self.results = queue.Queue()
-        self.first_poll = None
-        self.polled = threading.Event()
-        self.sent = {}
-
-
-STATE = Run()
-
-
-class RuntimeApi(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    # Headers and body go out in two writes: without TCP_NODELAY, Nagle and the client's delayed
-    # ACK add ~40 ms to every keep-alive exchange.
-    disable_nagle_algorithm = True
-
-    def setup(self):
-        # A connection belongs to the run that was current when it was accepted: a killed
-        # function's last `/next`, read late, must not take the next run's event.
-        super().setup()
-        self.run = STATE
-
-    def log_message(self, *args):
-        pass
-
-    def reply(self, status, body=b"", headers=()):
-        self.send_response(status)
-        for name, value in headers:
-            self.send_header(name, value)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-        self.wfile.flush()
-
-    def do_GET(self):
-        run = self.run
-        if not self.path.endswith("/runtime/invocation/next"):
-            return self.reply(404)
-        if run.first_poll is None:
-            run.first_poll = time.monotonic()
-            run.polled.set()
-        item = run.events.get()
-        if item is None:  # the run is over; the process is already gone
-            return self.reply(500)
-        request_id, payload = item
-        run.sent[request_id] = time.monotonic()
-        self.reply(200, payload, [
-            ("Content-Type", "application/json"),
-            ("Lambda-Runtime-Aws-Request-Id", request_id),
-            ("Lambda-Runtime-Deadline-Ms", str(int(time.time() * 1000) + 10_000)),
-            ("Lambda-Runtime-Invoked-Function-Arn", "arn:aws:lambda:us-east-1:123456789012:function:alert-relay"),
-            ("Lambda-Runtime-Trace-Id", "Root=1-00000000-000000000000000000000000;Sampled=0"),
-        ])
-
-    def do_POST(self):
-        arrived = time.monotonic()
-        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        parts = self.path.rstrip("/").split("/")
-        self.run.results.put((parts[-1], parts[-2], body, arrived))
-        self.reply(202)
-
-
-class Server(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def handle_error(self, request, client_address):
-        # A killed function leaves its pending /next connection behind; that is expected.
-        if not isinstance(sys.exc_info()[1], (ConnectionError, BrokenPipeError)):
-            super().handle_error(request, client_address)
+sys.path.insert(0, str(ROOT / "scripts"))
+from runtime_api import RuntimeApi, local_moto  # noqa: E402
 
 
 def peak_rss_kib(pid):
@@ -136,43 +60,13 @@ def cpu_ms(pid):
     return total / 1e6
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_moto():
-    port = free_port()
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(200):
-        try:
-            urllib.request.urlopen(url + "/moto-api/", timeout=0.2)
-            return proc, url
-        except Exception:
-            time.sleep(0.05)
-    proc.kill()
-    raise SystemExit("moto_server did not start")
-
-
-def create_topic(moto_url):
-    import boto3
-
-    sns = boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
-                                region_name=REGION).client("sns", endpoint_url=moto_url)
-    return sns.create_topic(Name="alerts")["TopicArn"]
-
-
 def has_awslambdaric(python):
     return subprocess.run([python, "-c", "import awslambdaric"], capture_output=True).returncode == 0
 
 
-def start_once(command, env, cwd, event, log):
+def start_once(api, command, env, cwd, event, log):
     """One cold start and two invocations; returns the measurements in ms and KiB."""
-    global STATE
-    run = STATE = Run()
+    run = api.new_run()
     started = time.monotonic()
     proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -184,9 +78,9 @@ def start_once(command, env, cwd, event, log):
         latencies = []
         for i in range(2):
             request_id = f"req-{i}"
-            run.events.put((request_id, event))
+            run.invoke(request_id, event)
             try:
-                kind, answered, body, arrived = run.results.get(timeout=30)
+                kind, answered, body, arrived = run.result(timeout=30)
             except queue.Empty:
                 raise RuntimeError(f"invocation {i}: no response within 30 s") from None
             response = json.loads(body) if kind == "response" else {}
@@ -198,7 +92,7 @@ def start_once(command, env, cwd, event, log):
     finally:
         proc.kill()
         proc.wait()
-        run.events.put(None)
+        run.end()
     return {"init_ms": init * 1e3, "init_cpu_ms": init_cpu, "first_ms": latencies[0] * 1e3,
             "warm_ms": latencies[1] * 1e3, "peak_rss_kib": peak}
 
@@ -237,22 +131,19 @@ def main():
     if args.only:
         functions = {args.only: functions[args.only]}
 
-    moto, moto_url = start_moto()
-    server = Server(("127.0.0.1", 0), RuntimeApi)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    home = tempfile.TemporaryDirectory()  # no ~/.aws files, as on Lambda
     runs = {name: [] for name in functions}
-    try:
-        topic = create_topic(moto_url)
+    # A temporary HOME: no ~/.aws files, as on Lambda.
+    with local_moto() as moto, RuntimeApi() as api, tempfile.TemporaryDirectory() as home:
+        topic = moto.create_topic("alerts")
         env = {
-            "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": home.name, "TZ": ":UTC",
+            "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": home, "TZ": ":UTC",
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-            "AWS_LAMBDA_RUNTIME_API": f"127.0.0.1:{server.server_port}",
+            "AWS_LAMBDA_RUNTIME_API": api.address,
             "AWS_LAMBDA_FUNCTION_NAME": "alert-relay", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_STREAM_NAME": "coldstart",
             "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/alert-relay",
-            "AWS_ENDPOINT_URL_SNS": moto_url, "ALERT_TOPIC_ARN": topic,
+            "AWS_ENDPOINT_URL_SNS": moto.endpoint, "ALERT_TOPIC_ARN": topic,
             "ATLAS_WEBHOOK_SECRETS": secrets["atlas"],
             "APP_SERVICES_WEBHOOK_SECRETS": secrets["app-services"],
             "MONTE_CARLO_WEBHOOK_SECRETS": secrets["monte-carlo"],
@@ -267,7 +158,7 @@ def main():
             for i in range(args.runs):
                 for name, (command, cwd) in functions.items():
                     try:
-                        result = start_once(command, envs[name], cwd, event, log)
+                        result = start_once(api, command, envs[name], cwd, event, log)
                     except Exception:
                         log.seek(0)
                         sys.stderr.write(log.read()[-4000:].decode(errors="replace"))
@@ -276,11 +167,6 @@ def main():
                     print(f"{name:<6} run {i + 1:>2}: init {result['init_ms']:7.1f} ms (CPU {result['init_cpu_ms']:6.1f})"
                           f"  first {result['first_ms']:7.1f} ms"
                           f"  warm {result['warm_ms']:6.1f} ms  peak RSS {result['peak_rss_kib'] / 1024:6.1f} MiB", flush=True)
-    finally:
-        server.shutdown()
-        moto.kill()
-        moto.wait()
-        home.cleanup()
 
     result = {
         "runs": args.runs, "python_runtime": runtime,
