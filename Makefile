@@ -39,6 +39,7 @@ fmt: ## format the Rust sources
 lint: ## rustfmt check and clippy with warnings denied
 	cargo fmt --all -- --check
 	cargo clippy --all-targets --locked -- -D warnings
+	cargo clippy --lib --locked --no-default-features -- -D warnings  # the library without the AWS SDK
 
 check: lint ## lint, then unit and integration tests
 	cargo test --locked

@@ -14,4 +14,6 @@ pub mod signature;
 
 pub use config::{Config, ConfigError, Secret};
 pub use handler::Relay;
-pub use publish::{PublishError, Publisher, SnsPublisher};
+#[cfg(feature = "aws")]
+pub use publish::SnsPublisher;
+pub use publish::{PublishError, Publisher};
