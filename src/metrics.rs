@@ -3,7 +3,6 @@
 //! beyond formatting the line.
 
 use serde::Serialize;
-use serde_json::Value;
 
 /// Default namespace; `METRICS_NAMESPACE` overrides it so stacks do not share metrics.
 pub const DEFAULT_NAMESPACE: &str = "AlertRelay";
@@ -64,24 +63,6 @@ pub fn line(
     serde_json::to_string(&line).unwrap_or_default()
 }
 
-/// The EMF document for one request, as the JSON value of [`line`].
-pub fn document(
-    namespace: &str,
-    provider: &str,
-    outcome: Outcome,
-    timestamp_ms: u64,
-    duration_ms: f64,
-) -> Value {
-    serde_json::from_str(&line(
-        namespace,
-        provider,
-        outcome,
-        timestamp_ms,
-        duration_ms,
-    ))
-    .unwrap_or_default()
-}
-
 #[derive(Serialize)]
 struct Line<'a> {
     provider: &'a str,
@@ -138,7 +119,25 @@ const fn milliseconds(name: &'static str) -> Metric {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    /// The line, parsed: what CloudWatch reads.
+    fn document(
+        namespace: &str,
+        provider: &str,
+        outcome: Outcome,
+        timestamp_ms: u64,
+        duration_ms: f64,
+    ) -> Value {
+        serde_json::from_str(&line(
+            namespace,
+            provider,
+            outcome,
+            timestamp_ms,
+            duration_ms,
+        ))
+        .expect("the EMF line is JSON")
+    }
 
     #[test]
     fn published_requests_count_received_and_published() {
