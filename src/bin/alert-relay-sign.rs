@@ -167,6 +167,23 @@ enum UsageError {
     Conflict(&'static str),
 }
 
+/// The variant named by `value` among `choices`, or the usage error that lists them.
+fn choice<T: Copy>(
+    option: &'static str,
+    value: String,
+    choices: &[(&str, T)],
+    expected: &'static str,
+) -> Result<T, UsageError> {
+    match choices.iter().find(|(name, _)| *name == value) {
+        Some(&(_, choice)) => Ok(choice),
+        None => Err(UsageError::InvalidValue {
+            option,
+            value,
+            expected,
+        }),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum SecretSource {
     Value(String),
@@ -284,17 +301,11 @@ impl Options {
                     once(&mut body, "--body", source)?;
                 }
                 "--form" => {
-                    let parsed = match value("--form")?.as_str() {
-                        "raw" => SignedForm::Raw,
-                        "documented" => SignedForm::Documented,
-                        other => {
-                            return Err(UsageError::InvalidValue {
-                                option: "--form",
-                                value: other.into(),
-                                expected: "raw or documented",
-                            });
-                        }
-                    };
+                    let forms = [
+                        ("raw", SignedForm::Raw),
+                        ("documented", SignedForm::Documented),
+                    ];
+                    let parsed = choice("--form", value("--form")?, &forms, "raw or documented")?;
                     once(&mut form, "--form", parsed)?;
                 }
                 "--event" => once(&mut event, "--event", value("--event")?)?,
@@ -331,19 +342,14 @@ impl Options {
                     once(&mut path, "--path", p)?;
                 }
                 "--output" => {
-                    let parsed = match value("--output")?.as_str() {
-                        "headers" => Output::Headers,
-                        "curl" => Output::Curl,
-                        "apigw-v2" => Output::ApigwV2,
-                        "apigw-rest" => Output::ApigwRest,
-                        other => {
-                            return Err(UsageError::InvalidValue {
-                                option: "--output",
-                                value: other.into(),
-                                expected: "headers, curl, apigw-v2 or apigw-rest",
-                            });
-                        }
-                    };
+                    let outputs = [
+                        ("headers", Output::Headers),
+                        ("curl", Output::Curl),
+                        ("apigw-v2", Output::ApigwV2),
+                        ("apigw-rest", Output::ApigwRest),
+                    ];
+                    let expected = "headers, curl, apigw-v2 or apigw-rest";
+                    let parsed = choice("--output", value("--output")?, &outputs, expected)?;
                     once(&mut output, "--output", parsed)?;
                 }
                 "--url" => once(&mut url, "--url", value("--url")?)?,
