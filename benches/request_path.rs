@@ -22,8 +22,10 @@ use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
-use alert_relay::event::Message;
+use alert_relay::event::Attributes;
+use alert_relay::format::Message;
 use alert_relay::providers::{Provider, SignedForm};
+use alert_relay::publish::{Fifo, PublishRequest};
 use alert_relay::{Config, PublishError, Publisher, Relay, SnsPublisher, handler, logging};
 use aws_sdk_sns::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_sns::config::{
@@ -288,8 +290,8 @@ fn event(case: Case, body: &[u8]) -> String {
 struct Discard;
 
 impl Publisher for Discard {
-    async fn publish(&self, message: &Message) -> Result<String, PublishError> {
-        black_box(message);
+    async fn publish(&self, request: PublishRequest<'_>) -> Result<String, PublishError> {
+        black_box(request);
         Ok(String::from("00000000-0000-0000-0000-000000000000"))
     }
 }
@@ -328,7 +330,7 @@ fn sns_publisher() -> SnsPublisher {
         .retry_config(aws_sdk_sns::config::retry::RetryConfig::disabled())
         .interceptor(StopBeforeTransmit)
         .build();
-    SnsPublisher::new(aws_sdk_sns::Client::from_conf(config), TOPIC)
+    SnsPublisher::new(aws_sdk_sns::Client::from_conf(config))
 }
 
 fn relay() -> Relay<Discard> {
@@ -480,18 +482,38 @@ fn request_path(c: &mut Criterion) {
             b.iter(|| ready(relay.handle(request(black_box(event)))))
         });
         group.bench_function("sdk_publish", |b| {
-            b.iter(|| tokio.block_on(sdk.publish(black_box(&message))))
+            b.iter(|| tokio.block_on(sdk.publish(black_box(message.request()))))
         });
         group.finish();
     }
 }
 
-/// Keeps the last published message.
+/// Keeps the last publish, owned.
 #[derive(Clone, Default)]
-struct Capture(std::sync::Arc<std::sync::Mutex<Option<Message>>>);
+struct Capture(std::sync::Arc<std::sync::Mutex<Option<Captured>>>);
+
+struct Captured {
+    topic_arn: String,
+    message: Message,
+    subject: String,
+    attributes: Attributes,
+    fifo: Option<Fifo>,
+}
+
+impl Captured {
+    fn request(&self) -> PublishRequest<'_> {
+        PublishRequest {
+            topic_arn: &self.topic_arn,
+            message: &self.message,
+            subject: &self.subject,
+            attributes: &self.attributes,
+            fifo: self.fifo.as_ref(),
+        }
+    }
+}
 
 impl Capture {
-    fn take(&self) -> Message {
+    fn take(&self) -> Captured {
         self.0
             .lock()
             .expect("lock")
@@ -501,8 +523,14 @@ impl Capture {
 }
 
 impl Publisher for Capture {
-    async fn publish(&self, message: &Message) -> Result<String, PublishError> {
-        *self.0.lock().expect("lock") = Some(message.clone());
+    async fn publish(&self, request: PublishRequest<'_>) -> Result<String, PublishError> {
+        *self.0.lock().expect("lock") = Some(Captured {
+            topic_arn: request.topic_arn.to_owned(),
+            message: request.message.clone(),
+            subject: request.subject.to_owned(),
+            attributes: request.attributes.clone(),
+            fifo: request.fifo.cloned(),
+        });
         Ok(String::from("captured"))
     }
 }

@@ -6,6 +6,7 @@
 use std::fmt;
 
 use crate::providers::Provider;
+use crate::route::Routes;
 
 /// Default and ceiling for `MAX_BODY_BYTES`: SNS's own 256 KiB limit and Lambda's 6 MB payload.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
@@ -58,7 +59,8 @@ impl ProviderConfig {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    pub topic_arn: String,
+    /// `ALERT_TOPIC_ARN` and `ALERT_ROUTES`: where alerts go.
+    pub routes: Routes,
     pub max_body_bytes: usize,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`).
     pub metrics_namespace: String,
@@ -73,6 +75,9 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{var} is invalid: {reason}")]
     Invalid { var: String, reason: &'static str },
+    /// One route of `ALERT_ROUTES`, by its position counted from 1.
+    #[error("ALERT_ROUTES route {position}: {reason}")]
+    Route { position: usize, reason: String },
 }
 
 impl Config {
@@ -102,6 +107,7 @@ impl Config {
                 "not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)",
             ));
         }
+        let routes = Routes::parse(topic_arn, get(crate::route::VARIABLE).as_deref())?;
 
         let max_body_bytes = match get("MAX_BODY_BYTES") {
             None => DEFAULT_MAX_BODY_BYTES,
@@ -162,7 +168,7 @@ impl Config {
         };
 
         Ok(Config {
-            topic_arn,
+            routes,
             max_body_bytes,
             metrics_namespace,
             atlas: provider(Provider::Atlas)?,
@@ -189,9 +195,9 @@ impl Config {
         self
     }
 
-    /// Whether messages need FIFO fields (`MessageGroupId`, `MessageDeduplicationId`).
-    pub fn is_fifo(&self) -> bool {
-        self.topic_arn.ends_with(".fifo")
+    /// `ALERT_TOPIC_ARN`.
+    pub fn topic_arn(&self) -> &str {
+        self.routes.default_topic()
     }
 }
 
@@ -246,15 +252,31 @@ fn parse_secrets(raw: &str) -> Result<Vec<Secret>, &'static str> {
         .collect()
 }
 
-fn is_sns_topic_arn(arn: &str) -> bool {
+/// `arn:<partition>:sns:<region>:<12-digit account>:<name>`, the name 1 to 256 of `A-Z a-z 0-9 _ -`,
+/// `.fifo` included where present.
+pub(crate) fn is_sns_topic_arn(arn: &str) -> bool {
     let parts: Vec<&str> = arn.split(':').collect();
-    parts.len() == 6
-        && parts[0] == "arn"
-        && !parts[1].is_empty()
-        && parts[2] == "sns"
-        && !parts[3].is_empty()
-        && !parts[4].is_empty()
-        && !parts[5].is_empty()
+    let [prefix, partition, service, region, account, name] = parts[..] else {
+        return false;
+    };
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    prefix == "arn"
+        && !partition.is_empty()
+        && partition
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-')
+        && service == "sns"
+        && !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && (1..=256).contains(&name.len())
+        && !base.is_empty()
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
 #[cfg(test)]
@@ -296,7 +318,7 @@ mod tests {
                 .all(|p| !config.provider(*p).is_enabled())
         );
         assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
-        assert!(!config.is_fifo());
+        assert!(config.routes.routes().is_empty());
     }
 
     #[test]
@@ -343,13 +365,25 @@ mod tests {
     }
 
     #[test]
-    fn fifo_topics_are_recognised() {
-        let config = load(&[(
-            "ALERT_TOPIC_ARN",
+    fn topic_arns_are_checked_part_by_part() {
+        for good in [
+            TOPIC,
             "arn:aws:sns:us-east-1:123456789012:alerts.fifo",
-        )])
-        .unwrap();
-        assert!(config.is_fifo());
+            "arn:aws-us-gov:sns:us-gov-west-1:123456789012:a_b-C9",
+        ] {
+            assert!(is_sns_topic_arn(good), "{good}");
+        }
+        for bad in [
+            "arn:aws:sns:us-east-1:12345:alerts",
+            "arn:aws:sns:us-east-1:123456789012:",
+            "arn:aws:sns:us-east-1:123456789012:.fifo",
+            "arn:aws:sns:us-east-1:123456789012:a b",
+            "arn:aws:sns::123456789012:alerts",
+            "arn:aws:sqs:us-east-1:123456789012:alerts",
+            "arn:aws:sns:us-east-1:123456789012:alerts:extra",
+        ] {
+            assert!(!is_sns_topic_arn(bad), "{bad}");
+        }
     }
 
     #[test]

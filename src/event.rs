@@ -1,7 +1,7 @@
 //! The common event: a CloudEvents 1.0 envelope around the normalized alert, and the SNS message
 //! (subject, attributes, FIFO fields) that carries it.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
@@ -144,22 +144,57 @@ struct Data<'a> {
     raw_truncated: bool,
 }
 
-/// The SNS `Publish` request, without the topic.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    pub event_id: String,
-    pub body: String,
-    pub subject: String,
-    /// `provider`, `status`, `severity`, `event_type`: never empty, for filter policies.
-    pub attributes: [(&'static str, String); 4],
-    /// `MessageGroupId` and `MessageDeduplicationId`, on FIFO topics only.
-    pub fifo: Option<Fifo>,
+/// The SNS message attributes every publish of an alert carries: never empty, so that a
+/// subscription filter policy (or an `ALERT_ROUTES` filter) can route on them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attributes {
+    pub provider: String,
+    pub status: String,
+    pub severity: String,
+    pub event_type: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fifo {
-    pub group_id: String,
-    pub deduplication_id: String,
+impl Attributes {
+    /// `(name, value)` in a fixed order.
+    pub fn pairs(&self) -> [(&'static str, &str); 4] {
+        [
+            ("provider", &self.provider),
+            ("status", &self.status),
+            ("severity", &self.severity),
+            ("event_type", &self.event_type),
+        ]
+    }
+
+    /// What the attributes count towards SNS's 256 KiB: names, data type and values.
+    pub fn size(&self) -> usize {
+        self.pairs()
+            .iter()
+            .map(|(name, value)| name.len() + "String".len() + value.len())
+            .sum()
+    }
+}
+
+/// An authenticated alert, normalized and ready to be rendered in any format: every field the
+/// CloudEvent carries, plus the SNS subject and attributes every publish of it shares.
+#[derive(Debug, Clone)]
+pub struct Event<'a> {
+    pub id: String,
+    pub provider: Provider,
+    pub alert_id: String,
+    pub dedup_key: String,
+    pub status: Status,
+    pub severity: Severity,
+    pub event_type: String,
+    pub title: String,
+    pub summary: Option<String>,
+    /// RFC 3339.
+    pub occurred_at: String,
+    pub url: Option<String>,
+    pub resource: Map<String, Value>,
+    /// The body verbatim, when it could fit a message at all.
+    pub raw: Option<&'a RawValue>,
+    pub subject: String,
+    pub attributes: Attributes,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -170,124 +205,110 @@ pub enum EventError {
     Time(#[from] time::error::Format),
 }
 
-/// Builds the SNS message for an authenticated alert. `body` is the raw request body, already
-/// known to be a JSON object, and goes into `data.raw` as received unless that would pass SNS's
-/// size limit.
-pub fn build_message(
-    provider: Provider,
-    alert: &Alert,
-    body: &[u8],
-    received_at: OffsetDateTime,
-    fifo: bool,
-) -> Result<Message, EventError> {
-    let id = event_id(provider, body);
-    let alert_id = alert
-        .alert_id
-        .as_deref()
-        .filter(|s| !s.is_empty())
-        .unwrap_or(&id);
-    let dedup_key = dedup_key(provider, alert_id);
-    let event_type = clip(
-        alert
-            .event_type
+impl<'a> Event<'a> {
+    /// The event for an authenticated alert. `body` is the raw request body, already known to be
+    /// a JSON object; it becomes `data.raw` unless it could never fit in an SNS message.
+    pub fn new(
+        provider: Provider,
+        alert: Alert,
+        body: &'a [u8],
+        received_at: OffsetDateTime,
+    ) -> Result<Self, EventError> {
+        let id = event_id(provider, body);
+        let alert_id = match alert.alert_id {
+            Some(alert_id) if !alert_id.is_empty() => alert_id,
+            _ => id.clone(),
+        };
+        let dedup_key = dedup_key(provider, &alert_id);
+        let event_type = clip(
+            alert
+                .event_type
+                .as_deref()
+                .filter(|s| !s.trim().is_empty())
+                .unwrap_or("unknown"),
+            ATTRIBUTE_MAX_CHARS,
+        );
+        let title = match alert
+            .title
             .as_deref()
-            .filter(|s| !s.trim().is_empty())
-            .unwrap_or("unknown"),
-        ATTRIBUTE_MAX_CHARS,
-    );
-    let title = match alert
-        .title
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-    {
-        Some(title) => clip(title, TITLE_MAX_CHARS),
-        None => format!("{} alert {}", provider_name(provider), event_type),
-    };
-    let summary = alert.summary.as_deref().map(|s| clip(s, SUMMARY_MAX_CHARS));
-    let occurred_at = alert.occurred_at.unwrap_or(received_at).format(&Rfc3339)?;
-    let attributes = [
-        ("provider", provider.slug().to_owned()),
-        ("status", alert.status.as_str().to_owned()),
-        ("severity", alert.severity.as_str().to_owned()),
-        ("event_type", event_type.clone()),
-    ];
-    let attributes_size: usize = attributes
-        .iter()
-        .map(|(k, v)| k.len() + "String".len() + v.len())
-        .sum();
-
-    // `raw` is the body verbatim, less surrounding whitespace: a body that alone would pass the
-    // limit is neither validated nor copied (up to 256 KiB) into a message that is thrown away.
-    let fits = |len: usize| len + attributes_size <= SNS_MAX_MESSAGE_BYTES;
-    let raw: Option<&RawValue> = fits(body.trim_ascii().len())
-        .then(|| serde_json::from_slice(body))
-        .transpose()?;
-
-    let mut event = CloudEvent {
-        specversion: "1.0",
-        id: &id,
-        source: format!("/webhooks/{}", provider.slug()),
-        kind: format!("alert.{}", alert.status.as_str()),
-        subject: alert_id,
-        time: &occurred_at,
-        datacontenttype: "application/json",
-        data: Data {
-            provider: provider.slug(),
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            Some(title) => clip(title, TITLE_MAX_CHARS),
+            None => format!("{} alert {}", provider.name(), event_type),
+        };
+        let summary = alert.summary.as_deref().map(|s| clip(s, SUMMARY_MAX_CHARS));
+        let occurred_at = alert.occurred_at.unwrap_or(received_at).format(&Rfc3339)?;
+        let attributes = Attributes {
+            provider: provider.slug().to_owned(),
+            status: alert.status.as_str().to_owned(),
+            severity: alert.severity.as_str().to_owned(),
+            event_type: event_type.clone(),
+        };
+        // A body that alone would pass the limit is neither validated nor kept: every format
+        // would drop it anyway.
+        let raw = (body.trim_ascii().len() + attributes.size() <= SNS_MAX_MESSAGE_BYTES)
+            .then(|| serde_json::from_slice(body))
+            .transpose()?;
+        let subject = subject(&format!(
+            "[{}] {} {}: {}",
+            alert.severity.as_str(),
+            provider.slug(),
+            alert.status.as_str(),
+            title
+        ));
+        Ok(Event {
+            id,
+            provider,
             alert_id,
-            dedup_key: &dedup_key,
+            dedup_key,
             status: alert.status,
             severity: alert.severity,
-            event_type: &event_type,
-            title: &title,
-            summary: summary.as_deref(),
-            occurred_at: &occurred_at,
-            url: alert.url.as_deref(),
-            resource: &alert.resource,
+            event_type,
+            title,
+            summary,
+            occurred_at,
+            url: alert.url,
+            resource: alert.resource,
             raw,
-            raw_truncated: false,
-        },
-    };
+            subject,
+            attributes,
+        })
+    }
 
-    let with_raw = raw
-        .is_some()
-        .then(|| serde_json::to_string(&event))
-        .transpose()?
-        .filter(|body| fits(body.len()));
-    let body = match with_raw {
-        Some(body) => body,
-        None => {
-            event.data.raw = None;
-            event.data.raw_truncated = true;
-            serde_json::to_string(&event)?
-        }
-    };
+    /// The CloudEvent as JSON, with `data.raw` or, without it, `data.raw_truncated: true`.
+    pub fn cloudevent(&self, with_raw: bool) -> Result<String, serde_json::Error> {
+        let raw = self.raw.filter(|_| with_raw);
+        let event = CloudEvent {
+            specversion: "1.0",
+            id: &self.id,
+            source: format!("/webhooks/{}", self.provider.slug()),
+            kind: format!("alert.{}", self.status.as_str()),
+            subject: &self.alert_id,
+            time: &self.occurred_at,
+            datacontenttype: "application/json",
+            data: Data {
+                provider: self.provider.slug(),
+                alert_id: &self.alert_id,
+                dedup_key: &self.dedup_key,
+                status: self.status,
+                severity: self.severity,
+                event_type: &self.event_type,
+                title: &self.title,
+                summary: self.summary.as_deref(),
+                occurred_at: &self.occurred_at,
+                url: self.url.as_deref(),
+                resource: &self.resource,
+                raw,
+                raw_truncated: raw.is_none(),
+            },
+        };
+        serde_json::to_string(&event)
+    }
 
-    let subject = subject(&format!(
-        "[{}] {} {}: {}",
-        alert.severity.as_str(),
-        provider.slug(),
-        alert.status.as_str(),
-        title
-    ));
-    let fifo = fifo.then(|| Fifo {
-        group_id: dedup_key.clone(),
-        deduplication_id: id.clone(),
-    });
-    Ok(Message {
-        event_id: id,
-        body,
-        subject,
-        attributes,
-        fifo,
-    })
-}
-
-fn provider_name(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Atlas => "MongoDB Atlas",
-        Provider::AppServices => "App Services",
-        Provider::MonteCarlo => "Monte Carlo",
+    /// Whether a message of `len` bytes fits SNS's limit together with the attributes.
+    pub fn fits(&self, len: usize) -> bool {
+        len + self.attributes.size() <= SNS_MAX_MESSAGE_BYTES
     }
 }
 
@@ -306,7 +327,7 @@ fn dedup_key(provider: Provider, alert_id: &str) -> String {
 }
 
 /// At most `max` characters, with an ellipsis when cut.
-fn clip(text: &str, max: usize) -> String {
+pub(crate) fn clip(text: &str, max: usize) -> String {
     match text.char_indices().nth(max) {
         None => text.to_owned(),
         Some(_) => {
@@ -386,74 +407,64 @@ mod tests {
     #[test]
     fn builds_a_cloudevent_with_raw_payload() {
         let body = br#"{"id": "abc123", "n": 12345678901234567890123}"#;
-        let message = build_message(Provider::Atlas, &alert(), body, NOW, false).unwrap();
-        let event: Value = serde_json::from_str(&message.body).unwrap();
-        assert_eq!(event["specversion"], "1.0");
-        assert_eq!(event["id"], message.event_id);
-        assert_eq!(event["source"], "/webhooks/atlas");
-        assert_eq!(event["type"], "alert.open");
-        assert_eq!(event["subject"], "abc123");
-        assert_eq!(event["time"], "2024-01-15T10:30:00Z");
-        assert_eq!(event["data"]["dedup_key"], "atlas:abc123");
-        assert_eq!(event["data"]["severity"], "critical");
-        assert_eq!(event["data"]["url"], Value::Null);
+        let event = Event::new(Provider::Atlas, alert(), body, NOW).unwrap();
+        let json = event.cloudevent(true).unwrap();
+        let parsed: Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed["specversion"], "1.0");
+        assert_eq!(parsed["id"], event.id.as_str());
+        assert_eq!(parsed["source"], "/webhooks/atlas");
+        assert_eq!(parsed["type"], "alert.open");
+        assert_eq!(parsed["subject"], "abc123");
+        assert_eq!(parsed["time"], "2024-01-15T10:30:00Z");
+        assert_eq!(parsed["data"]["dedup_key"], "atlas:abc123");
+        assert_eq!(parsed["data"]["severity"], "critical");
+        assert_eq!(parsed["data"]["url"], Value::Null);
         assert!(
-            message.body.contains("12345678901234567890123"),
+            json.contains("12345678901234567890123"),
             "raw keeps big numbers exactly"
         );
-        assert!(event["data"].get("raw_truncated").is_none());
-        assert_eq!(message.subject, "[critical] atlas open: Disk is full");
-        assert_eq!(message.attributes[3], ("event_type", "THING".to_owned()));
-        assert_eq!(message.fifo, None);
+        assert!(parsed["data"].get("raw_truncated").is_none());
+        assert_eq!(event.subject, "[critical] atlas open: Disk is full");
+        assert_eq!(event.attributes.pairs()[3], ("event_type", "THING"));
+
+        let without: Value = serde_json::from_str(&event.cloudevent(false).unwrap()).unwrap();
+        assert!(without["data"].get("raw").is_none());
+        assert_eq!(without["data"]["raw_truncated"], true);
     }
 
     #[test]
     fn missing_fields_get_defaults() {
-        let body = b"{}";
-        let message = build_message(
+        let event = Event::new(
             Provider::AppServices,
-            &Alert::new(Status::Open, Severity::Unknown),
-            body,
+            Alert::new(Status::Open, Severity::Unknown),
+            b"{}",
             NOW,
-            false,
         )
         .unwrap();
-        let event: Value = serde_json::from_str(&message.body).unwrap();
-        assert_eq!(event["data"]["alert_id"], message.event_id);
-        assert_eq!(event["data"]["event_type"], "unknown");
-        assert_eq!(event["data"]["title"], "App Services alert unknown");
-        assert_eq!(event["time"], "2024-01-15T10:30:00Z");
-        assert!(message.attributes.iter().all(|(_, v)| !v.is_empty()));
+        assert_eq!(event.alert_id, event.id);
+        assert_eq!(event.event_type, "unknown");
+        assert_eq!(event.title, "App Services alert unknown");
+        assert_eq!(event.occurred_at, "2024-01-15T10:30:00Z");
+        assert!(event.attributes.pairs().iter().all(|(_, v)| !v.is_empty()));
     }
 
     #[test]
-    fn drops_raw_when_the_message_would_pass_the_sns_limit() {
+    fn a_body_that_cannot_fit_is_not_kept() {
         let body = format!(r#"{{"blob":"{}"}}"#, "x".repeat(SNS_MAX_MESSAGE_BYTES));
-        let message =
-            build_message(Provider::AppServices, &alert(), body.as_bytes(), NOW, false).unwrap();
-        let event: Value = serde_json::from_str(&message.body).unwrap();
-        assert!(event["data"].get("raw").is_none());
-        assert_eq!(event["data"]["raw_truncated"], true);
-        assert!(message.body.len() < 8 * 1024);
-    }
-
-    #[test]
-    fn fifo_topics_group_by_dedup_key() {
-        let message = build_message(Provider::MonteCarlo, &alert(), b"{}", NOW, true).unwrap();
-        let fifo = message.fifo.unwrap();
-        assert_eq!(fifo.group_id, "monte-carlo:abc123");
-        assert_eq!(fifo.deduplication_id, message.event_id);
+        let event = Event::new(Provider::AppServices, alert(), body.as_bytes(), NOW).unwrap();
+        assert!(event.raw.is_none());
+        assert!(event.cloudevent(true).unwrap().len() < 8 * 1024);
     }
 
     #[test]
     fn odd_alert_ids_are_hashed_in_the_dedup_key() {
         let mut odd = alert();
         odd.alert_id = Some("has space".into());
-        let message = build_message(Provider::AppServices, &odd, b"{}", NOW, true).unwrap();
-        let group = message.fifo.unwrap().group_id;
+        let event = Event::new(Provider::AppServices, odd, b"{}", NOW).unwrap();
         assert!(
-            group.starts_with("app-services:sha256-") && group.len() <= 128,
-            "{group}"
+            event.dedup_key.starts_with("app-services:sha256-") && event.dedup_key.len() <= 128,
+            "{}",
+            event.dedup_key
         );
     }
 

@@ -13,10 +13,10 @@ use serde_json::json;
 use time::OffsetDateTime;
 
 use crate::config::Config;
-use crate::event::{EventError, build_message};
+use crate::event::{Event, EventError};
 use crate::metrics;
 use crate::providers::{AuthError, Credential, Inbound, MalformedPayload, Provider};
-use crate::publish::{PublishError, Publisher};
+use crate::publish::{PublishError, Publisher, publish_all};
 
 /// The function: configuration and publisher built once at cold start, shared by every request.
 pub struct Relay<P> {
@@ -50,10 +50,25 @@ enum Rejection {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Malformed(#[from] MalformedPayload),
-    #[error(transparent)]
-    Publish(#[from] PublishError),
+    #[error("{} of the alert's publishes failed", .0.len())]
+    Publish(Vec<Failure>),
     #[error(transparent)]
     Event(#[from] EventError),
+}
+
+/// A publish that failed: the route's label (`default` or its position) and why.
+#[derive(Debug)]
+struct Failure {
+    route: String,
+    topic_arn: String,
+    error: PublishError,
+}
+
+/// An alert on every topic it was routed to.
+struct Published {
+    /// The default topic's message id.
+    message_id: String,
+    topics: usize,
 }
 
 impl Rejection {
@@ -89,9 +104,9 @@ impl Rejection {
             Rejection::Auth(AuthError::Invalid(why)) => why.reason(),
             Rejection::Malformed(MalformedPayload::NotJson(_)) => "not_json",
             Rejection::Malformed(MalformedPayload::NotAnObject) => "not_an_object",
-            Rejection::Publish(PublishError::NoMessageId) => "no_message_id",
-            Rejection::Publish(PublishError::Attribute(_)) => "bad_attribute",
-            Rejection::Publish(PublishError::Sns(_)) => "sns_error",
+            Rejection::Publish(failures) => failures
+                .first()
+                .map_or("publish_failed", |f| f.error.reason()),
             other => other.code(),
         }
     }
@@ -157,12 +172,13 @@ impl<P: Publisher> Relay<P> {
         );
         (self.metrics)(&emf);
         match result {
-            Ok(message_id) => {
+            Ok(Published { message_id, topics }) => {
                 tracing::info!(
                     provider,
                     outcome = "published",
                     status = 200,
                     event_id = trace.event_id.as_deref(),
+                    topics,
                     form,
                     secret_index,
                     duration_us = elapsed_us,
@@ -171,7 +187,12 @@ impl<P: Publisher> Relay<P> {
                 let event_id = trace.event_id.unwrap_or_default();
                 json_response(
                     StatusCode::OK,
-                    &json!({"status": "published", "event_id": event_id, "message_id": message_id}),
+                    &json!({
+                        "status": "published",
+                        "event_id": event_id,
+                        "message_id": message_id,
+                        "topics": topics,
+                    }),
                 )
             }
             Err(rejection) => {
@@ -181,14 +202,28 @@ impl<P: Publisher> Relay<P> {
                 } else {
                     "rejected"
                 };
-                if let Rejection::Publish(error) = &rejection {
-                    tracing::warn!(provider, event_id = trace.event_id.as_deref(), error = %error, "publish failed");
+                let mut failed_routes = None;
+                if let Rejection::Publish(failures) = &rejection {
+                    for failure in failures {
+                        tracing::warn!(
+                            provider,
+                            event_id = trace.event_id.as_deref(),
+                            route = failure.route,
+                            topic = failure.topic_arn,
+                            reason = failure.error.reason(),
+                            error = %failure.error,
+                            "publish failed"
+                        );
+                    }
+                    let routes: Vec<&str> = failures.iter().map(|f| f.route.as_str()).collect();
+                    failed_routes = Some(routes.join(","));
                 }
                 tracing::info!(
                     provider,
                     outcome,
                     status = status.as_u16(),
                     reason = rejection.reason(),
+                    failed_routes,
                     event_id = trace.event_id.as_deref(),
                     form,
                     secret_index,
@@ -206,7 +241,7 @@ impl<P: Publisher> Relay<P> {
         }
     }
 
-    async fn process(&self, request: &Request, trace: &mut Trace) -> Result<String, Rejection> {
+    async fn process(&self, request: &Request, trace: &mut Trace) -> Result<Published, Rejection> {
         let provider = route(request).ok_or(Rejection::UnknownProvider)?;
         let settings = self.config.provider(provider);
         if !settings.is_enabled() {
@@ -231,20 +266,36 @@ impl<P: Publisher> Relay<P> {
         let verified = provider.authenticate(settings, inbound)?;
         trace.credential = Some(verified.credential());
 
-        // The event id hashes the whole body (up to 256 KiB): `build_message` does it, so it is
+        // The event id hashes the whole body (up to 256 KiB): `Event::new` does it, so it is
         // done here only for the failures that stop before it.
         let mut event_id = || trace.event_id = Some(crate::event::event_id(provider, body));
         let alert = provider.normalize(verified).inspect_err(|_| event_id())?;
-        let message = build_message(
-            provider,
-            &alert,
-            body,
-            OffsetDateTime::now_utc(),
-            self.config.is_fifo(),
-        )
-        .inspect_err(|_| event_id())?;
-        trace.event_id = Some(message.event_id.clone());
-        Ok(self.publisher.publish(&message).await?)
+        let event = Event::new(provider, alert, body, OffsetDateTime::now_utc())
+            .inspect_err(|_| event_id())?;
+        trace.event_id = Some(event.id.clone());
+        let outbox = self.config.routes.outbox(&event)?;
+
+        let results = publish_all(&self.publisher, &outbox).await;
+        let mut message_id = None;
+        let mut failures = Vec::new();
+        for (publish, result) in outbox.publishes.iter().zip(results) {
+            match result {
+                Ok(id) if publish.route == 0 => message_id = Some(id),
+                Ok(_) => {}
+                Err(error) => failures.push(Failure {
+                    route: publish.route_label(),
+                    topic_arn: publish.topic_arn.clone(),
+                    error,
+                }),
+            }
+        }
+        match message_id {
+            Some(message_id) if failures.is_empty() => Ok(Published {
+                message_id,
+                topics: outbox.publishes.len(),
+            }),
+            _ => Err(Rejection::Publish(failures)),
+        }
     }
 }
 
@@ -357,7 +408,11 @@ mod tests {
                 "malformed_payload",
             ),
             (
-                Rejection::Publish(PublishError::NoMessageId),
+                Rejection::Publish(vec![Failure {
+                    route: "default".into(),
+                    topic_arn: "arn:aws:sns:us-east-1:123456789012:alerts".into(),
+                    error: PublishError::NoMessageId,
+                }]),
                 502,
                 "publish_failed",
             ),

@@ -3,12 +3,14 @@
 
 pub mod config;
 pub mod event;
+pub mod format;
 pub mod handler;
 pub mod logging;
 pub mod metrics;
 pub mod providers;
 pub mod publish;
 pub mod pyform;
+pub mod route;
 pub mod secrets;
 pub mod signature;
 

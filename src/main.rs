@@ -24,7 +24,7 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), config.topic_arn.clone());
+    let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&sdk));
     let relay = Relay::new(config, publisher);
 
     let handler = service_fn(|request: Request| {

@@ -111,11 +111,19 @@ proptest! {
         let headers = headers(provider, &signature);
         let verified = provider.authenticate(&settings(), Inbound { headers: &headers, query_secrets: &[], body: &body }).unwrap();
         let alert = provider.normalize(verified).unwrap();
-        let message = alert_relay::event::build_message(provider, &alert, &body, time::OffsetDateTime::UNIX_EPOCH, true).unwrap();
-        prop_assert!(message.subject.len() <= 99 && message.subject.bytes().all(|b| (b' '..=b'~').contains(&b)));
-        prop_assert!(message.attributes.iter().all(|(_, v)| !v.is_empty()));
-        let group = &message.fifo.unwrap().group_id;
+        let event = alert_relay::event::Event::new(provider, alert, &body, time::OffsetDateTime::UNIX_EPOCH).unwrap();
+        prop_assert!(event.subject.len() <= 99 && event.subject.bytes().all(|b| (b' '..=b'~').contains(&b)));
+        prop_assert!(event.attributes.pairs().iter().all(|(_, v)| !v.is_empty()));
+        let group = &event.dedup_key;
         prop_assert!(group.len() <= 128 && group.bytes().all(|b| b.is_ascii_graphic()));
+        for format in alert_relay::format::Format::ALL {
+            let message = format.render(&event).unwrap();
+            prop_assert!(event.fits(message.body.len()), "{format:?}");
+            let parsed: Value = serde_json::from_str(&message.body).unwrap();
+            prop_assert!(parsed.is_object());
+        }
+        let sms = alert_relay::format::cloudevents::sms(&event);
+        prop_assert!(sms.chars().count() <= 140 && !sms.contains('\n'));
     }
 
     #[test]

@@ -25,7 +25,7 @@ async fn publisher(endpoint: &str) -> SnsPublisher {
         .endpoint_url(endpoint)
         .load()
         .await;
-    SnsPublisher::new(aws_sdk_sns::Client::new(&sdk), TOPIC)
+    SnsPublisher::new(aws_sdk_sns::Client::new(&sdk))
 }
 
 /// A local HTTP server that answers every request with `response`, or never answers at all.

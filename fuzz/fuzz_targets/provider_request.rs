@@ -5,7 +5,8 @@
 
 use alert_relay::Secret;
 use alert_relay::config::ProviderConfig;
-use alert_relay::event::build_message;
+use alert_relay::event::Event;
+use alert_relay::format::Format;
 use alert_relay::providers::{Inbound, Provider, SignedForm};
 use http::{HeaderMap, HeaderValue};
 use libfuzzer_sys::fuzz_target;
@@ -44,9 +45,12 @@ fuzz_target!(|data: &[u8]| {
         Ok(_) if mode == 2 => panic!("a request with an arbitrary signature header passed"),
         Ok(verified) => {
             if let Ok(alert) = provider.normalize(verified) {
-                let message = build_message(provider, &alert, body, time::OffsetDateTime::UNIX_EPOCH, true)
-                    .expect("an authenticated object always makes a message");
-                assert!(message.subject.len() <= 99);
+                let event = Event::new(provider, alert, body, time::OffsetDateTime::UNIX_EPOCH)
+                    .expect("an authenticated object always makes an event");
+                assert!(event.subject.len() <= 99);
+                for format in Format::ALL {
+                    format.render(&event).expect("every format renders an event");
+                }
             }
         }
     }

@@ -165,6 +165,15 @@ impl Provider {
         }
     }
 
+    /// The provider's name for people: titles, emails, chat.
+    pub fn name(self) -> &'static str {
+        match self {
+            Provider::Atlas => "MongoDB Atlas",
+            Provider::AppServices => "App Services",
+            Provider::MonteCarlo => "Monte Carlo",
+        }
+    }
+
     /// Prefix of the provider's environment variables.
     pub fn env_prefix(self) -> &'static str {
         match self {

@@ -6,8 +6,7 @@ use aws_sdk_sns::Client;
 use aws_sdk_sns::error::DisplayErrorContext;
 use aws_sdk_sns::types::MessageAttributeValue;
 
-use super::{PublishError, Publisher};
-use crate::event::Message;
+use super::{PublishError, PublishRequest, Publisher};
 
 /// The AWS SDK settings `main` loads at cold start: the SDK's own credential, region and endpoint
 /// chain (`AWS_ENDPOINT_URL_SNS` included), with bounded timeouts and retries so an unreachable
@@ -29,42 +28,42 @@ pub fn sdk_loader() -> aws_config::ConfigLoader {
         .retry_config(retries)
 }
 
+/// Publishes to whichever topic each request names, with one SDK client built at cold start.
 pub struct SnsPublisher {
     client: Client,
-    topic_arn: String,
 }
 
 impl SnsPublisher {
-    pub fn new(client: Client, topic_arn: impl Into<String>) -> Self {
-        SnsPublisher {
-            client,
-            topic_arn: topic_arn.into(),
-        }
+    pub fn new(client: Client) -> Self {
+        SnsPublisher { client }
     }
 }
 
 impl Publisher for SnsPublisher {
-    async fn publish(&self, message: &Message) -> Result<String, PublishError> {
-        let mut request = self
+    async fn publish(&self, request: PublishRequest<'_>) -> Result<String, PublishError> {
+        let mut call = self
             .client
             .publish()
-            .topic_arn(&self.topic_arn)
-            .message(&message.body)
-            .subject(&message.subject);
-        for (name, value) in &message.attributes {
+            .topic_arn(request.topic_arn)
+            .message(&request.message.body)
+            .subject(request.subject);
+        if request.message.structured {
+            call = call.message_structure("json");
+        }
+        for (name, value) in request.attributes.pairs() {
             let attribute = MessageAttributeValue::builder()
                 .data_type("String")
                 .string_value(value)
                 .build()
                 .map_err(|e| PublishError::Attribute(e.to_string()))?;
-            request = request.message_attributes(*name, attribute);
+            call = call.message_attributes(name, attribute);
         }
-        if let Some(fifo) = &message.fifo {
-            request = request
+        if let Some(fifo) = request.fifo {
+            call = call
                 .message_group_id(&fifo.group_id)
                 .message_deduplication_id(&fifo.deduplication_id);
         }
-        let output = request
+        let output = call
             .send()
             .await
             .map_err(|e| PublishError::Sns(DisplayErrorContext(e).to_string()))?;

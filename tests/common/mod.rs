@@ -4,8 +4,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use alert_relay::event::Message;
+use alert_relay::format::Message;
 use alert_relay::providers::{Provider, SignedForm};
+use alert_relay::publish::{Fifo, PublishRequest};
 use alert_relay::{Config, PublishError, Publisher, Relay};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -54,21 +55,78 @@ pub fn config() -> Config {
     config_from(&config_vars())
 }
 
+/// One publish as the publisher saw it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Sent {
+    pub topic_arn: String,
+    pub message: Message,
+    /// The CloudEvent: `default` of a structured message; the body itself otherwise.
+    pub body: String,
+    pub event_id: String,
+    pub subject: String,
+    pub attributes: Vec<(&'static str, String)>,
+    pub fifo: Option<Fifo>,
+}
+
+impl Sent {
+    fn of(request: PublishRequest<'_>) -> Self {
+        let body = if request.message.structured {
+            let structure: Value = serde_json::from_str(&request.message.body).unwrap();
+            structure["default"].as_str().unwrap().to_owned()
+        } else {
+            request.message.body.clone()
+        };
+        let event_id = serde_json::from_str::<Value>(&body)
+            .ok()
+            .and_then(|v| v["id"].as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Sent {
+            topic_arn: request.topic_arn.to_owned(),
+            message: request.message.clone(),
+            body,
+            event_id,
+            subject: request.subject.to_owned(),
+            attributes: request
+                .attributes
+                .pairs()
+                .iter()
+                .map(|(k, v)| (*k, (*v).to_owned()))
+                .collect(),
+            fifo: request.fifo.cloned(),
+        }
+    }
+
+    /// One of the structured message's bodies (`default`, `email`, `sms`).
+    pub fn protocol(&self, key: &str) -> String {
+        let structure: Value = serde_json::from_str(&self.message.body).unwrap();
+        structure[key].as_str().unwrap().to_owned()
+    }
+}
+
 #[derive(Clone, Default)]
 pub struct Recording {
-    pub published: Arc<Mutex<Vec<Message>>>,
+    pub published: Arc<Mutex<Vec<Sent>>>,
 }
 
 impl Recording {
-    pub fn messages(&self) -> Vec<Message> {
+    /// What was published, in the order publishes started.
+    pub fn messages(&self) -> Vec<Sent> {
         self.published.lock().unwrap().clone()
+    }
+
+    /// What went to `topic`.
+    pub fn to_topic(&self, topic: &str) -> Vec<Sent> {
+        self.messages()
+            .into_iter()
+            .filter(|sent| sent.topic_arn == topic)
+            .collect()
     }
 }
 
 impl Publisher for Recording {
-    async fn publish(&self, message: &Message) -> Result<String, PublishError> {
+    async fn publish(&self, request: PublishRequest<'_>) -> Result<String, PublishError> {
         let mut published = self.published.lock().unwrap();
-        published.push(message.clone());
+        published.push(Sent::of(request));
         Ok(format!("msg-{}", published.len()))
     }
 }
@@ -77,7 +135,7 @@ impl Publisher for Recording {
 pub struct Failing;
 
 impl Publisher for Failing {
-    async fn publish(&self, _: &Message) -> Result<String, PublishError> {
+    async fn publish(&self, _: PublishRequest<'_>) -> Result<String, PublishError> {
         Err(PublishError::Sns("connection refused".into()))
     }
 }
