@@ -158,3 +158,165 @@ impl Routes {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::{Alert, Severity, Status};
+    use crate::providers::Provider;
+    use time::macros::datetime;
+
+    const DEFAULT: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
+    const PAGING: &str = "arn:aws:sns:us-east-1:123456789012:paging";
+    const CHAT: &str = "arn:aws:sns:us-east-1:123456789012:chat";
+    const DATA_FIFO: &str = "arn:aws:sns:us-east-1:123456789012:data.fifo";
+
+    fn parse(value: &str) -> Result<Routes, String> {
+        Routes::parse(DEFAULT, Some(value)).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn reads_topics_filters_and_formats() {
+        let routes = parse(&format!(
+            r#"[{{"topic": "{PAGING}", "filter": {{"severity": ["critical", "error"]}}}},
+                {{"topic": "{CHAT}", "format": "chatbot"}},
+                {{"topic": "{DATA_FIFO}", "filter": {{}}, "format": "cloudevents"}}]"#
+        ))
+        .unwrap();
+        let formats: Vec<Format> = routes.routes().iter().map(|r| r.format).collect();
+        assert_eq!(
+            formats,
+            [Format::CloudEvents, Format::Chatbot, Format::CloudEvents]
+        );
+        assert_eq!(routes.routes()[2].filter, Filter::default());
+        assert_eq!(parse("[]").unwrap().routes().len(), 0);
+        assert_eq!(Routes::parse(DEFAULT, None).unwrap().routes().len(), 0);
+    }
+
+    #[test]
+    fn errors_name_the_variable_and_the_route_position() {
+        let route = |body: &str| format!(r#"{{"topic": "{PAGING}"}}, {body}"#);
+        let cases = [
+            ("not json".to_owned(), "ALERT_ROUTES is invalid: not JSON"),
+            (
+                r#"{"topic": "x"}"#.to_owned(),
+                "ALERT_ROUTES is invalid: not a JSON array of routes",
+            ),
+            (
+                format!(
+                    "[{}]",
+                    route(&format!(r#"{{"topic": "{CHAT}", "format": "slack"}}"#))
+                ),
+                r#"ALERT_ROUTES route 2: unknown format "slack""#,
+            ),
+            (
+                format!(
+                    "[{}]",
+                    route(&format!(r#"{{"topic": "{CHAT}", "formt": "chatbot"}}"#))
+                ),
+                "ALERT_ROUTES route 2: unknown field `formt`",
+            ),
+            (
+                format!(
+                    "[{}]",
+                    route(r#"{"topic": "arn:aws:sqs:us-east-1:123456789012:q"}"#)
+                ),
+                "ALERT_ROUTES route 2: topic \"arn:aws:sqs:us-east-1:123456789012:q\" is not an SNS topic ARN",
+            ),
+            (
+                format!("[{}]", route(r#"{"filter": {}}"#)),
+                "ALERT_ROUTES route 2: missing field `topic`",
+            ),
+            (
+                format!("[{}]", route(&format!(r#"{{"topic": "{PAGING}"}}"#))),
+                "ALERT_ROUTES route 2: topic is already route 1's",
+            ),
+            (
+                format!(r#"[{{"topic": "{DEFAULT}"}}]"#),
+                "ALERT_ROUTES route 1: topic is ALERT_TOPIC_ARN",
+            ),
+            (
+                format!(
+                    "[{}]",
+                    route(&format!(r#"{{"topic": "{CHAT}", "filter": ["x"]}}"#))
+                ),
+                "ALERT_ROUTES route 2: filter: ",
+            ),
+            (format!("[{}]", route("7")), "ALERT_ROUTES route 2: "),
+        ];
+        for (value, expected) in cases {
+            let error = parse(&value).unwrap_err();
+            assert!(
+                error.starts_with(expected),
+                "{value}\n  gave {error}\n  want {expected}"
+            );
+        }
+    }
+
+    #[test]
+    fn more_than_ten_routes_are_refused() {
+        let routes: Vec<String> = (1..=11)
+            .map(|n| format!(r#"{{"topic": "arn:aws:sns:us-east-1:123456789012:t{n}"}}"#))
+            .collect();
+        assert!(parse(&format!("[{}]", routes[..10].join(","))).is_ok());
+        assert_eq!(
+            parse(&format!("[{}]", routes.join(","))).unwrap_err(),
+            "ALERT_ROUTES route 11: more than 10 routes"
+        );
+    }
+
+    fn event(severity: Severity) -> Event<'static> {
+        let mut alert = Alert::new(Status::Open, severity);
+        alert.alert_id = Some("a1".into());
+        Event::new(
+            Provider::Atlas,
+            alert,
+            b"{}",
+            datetime!(2024-01-15 10:30:00 UTC),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn outbox_has_the_default_topic_and_every_matching_route() {
+        let routes = parse(&format!(
+            r#"[{{"topic": "{PAGING}", "filter": {{"severity": ["critical"]}}}},
+                {{"topic": "{CHAT}", "format": "chatbot"}},
+                {{"topic": "{DATA_FIFO}"}}]"#
+        ))
+        .unwrap();
+
+        let quiet = routes.outbox(&event(Severity::Warning)).unwrap();
+        let topics: Vec<(usize, &str)> = quiet
+            .publishes
+            .iter()
+            .map(|p| (p.route, p.topic_arn.as_str()))
+            .collect();
+        assert_eq!(topics, [(0, DEFAULT), (2, CHAT), (3, DATA_FIFO)]);
+
+        let loud = routes.outbox(&event(Severity::Critical)).unwrap();
+        assert_eq!(loud.publishes.len(), 4);
+        // Three CloudEvents topics share one message; chat has its own.
+        assert_eq!(loud.messages.len(), 2);
+        let message_of = |route: usize| {
+            loud.publishes
+                .iter()
+                .find(|p| p.route == route)
+                .unwrap()
+                .message
+        };
+        assert_eq!(message_of(0), message_of(1));
+        assert_eq!(message_of(0), message_of(3));
+        assert_ne!(message_of(0), message_of(2));
+        assert!(loud.messages[message_of(0)].structured);
+        assert!(!loud.messages[message_of(2)].structured);
+
+        // FIFO fields only where the topic is FIFO.
+        for publish in &loud.publishes {
+            let request = loud.request(publish).unwrap();
+            assert_eq!(request.fifo.is_some(), publish.topic_arn.ends_with(".fifo"));
+        }
+        assert_eq!(loud.fifo.group_id, "atlas:a1");
+        assert_eq!(loud.fifo.deduplication_id, loud.event_id);
+    }
+}
