@@ -72,10 +72,10 @@ fn serve(stream: TcpStream, gate: &Gate) {
             if reader.read_line(&mut line).unwrap_or(0) == 0 {
                 return; // connection closed
             }
-            if let Some((name, value)) = line.split_once(':') {
-                if name.eq_ignore_ascii_case("content-length") {
-                    length = value.trim().parse().unwrap_or(0);
-                }
+            if let Some((name, value)) = line.split_once(':')
+                && name.eq_ignore_ascii_case("content-length")
+            {
+                length = value.trim().parse().unwrap_or(0);
             }
             if line == "\r\n" {
                 break;
