@@ -23,6 +23,8 @@ pub struct Relay<P> {
     config: Config,
     publisher: P,
     metrics: MetricsSink,
+    /// When a request is received: an alert without a time of its own is dated by it.
+    clock: fn() -> OffsetDateTime,
 }
 
 /// Where the per-request EMF line goes: stdout in Lambda, a buffer in tests.
@@ -126,7 +128,14 @@ impl<P: Publisher> Relay<P> {
             config,
             publisher,
             metrics: stdout_sink(),
+            clock: OffsetDateTime::now_utc,
         }
+    }
+
+    /// A fixed clock, for output that must not depend on when it was made (golden files).
+    pub fn with_clock(mut self, clock: fn() -> OffsetDateTime) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Sends the EMF metric lines somewhere other than stdout.
@@ -270,8 +279,8 @@ impl<P: Publisher> Relay<P> {
         // done here only for the failures that stop before it.
         let mut event_id = || trace.event_id = Some(crate::event::event_id(provider, body));
         let alert = provider.normalize(verified).inspect_err(|_| event_id())?;
-        let event = Event::new(provider, alert, body, OffsetDateTime::now_utc())
-            .inspect_err(|_| event_id())?;
+        let event =
+            Event::new(provider, alert, body, (self.clock)()).inspect_err(|_| event_id())?;
         trace.event_id = Some(event.id.clone());
         let outbox = self.config.routes.outbox(&event)?;
 

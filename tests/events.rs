@@ -121,3 +121,92 @@ async fn every_sample_event_gets_its_documented_status() {
         }
     }
 }
+
+fn golden_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+/// 2024-01-15T10:30:00Z, the date of events/: alerts without a time of their own get it.
+fn fixed_clock() -> time::OffsetDateTime {
+    time::OffsetDateTime::from_unix_timestamp(1_705_314_600).unwrap()
+}
+
+/// What each published sample event looks like to every kind of reader: the CloudEvent
+/// (`default`), the email text, the SMS line and the chat notification, compared with the files
+/// in tests/golden/<event>/. A change to the event or a format shows up there as a diff in
+/// review; `UPDATE_GOLDEN=1 cargo test --test events` rewrites them.
+#[tokio::test]
+async fn every_published_event_renders_as_its_golden_files() {
+    const CHAT: &str = "arn:aws:sns:us-east-1:123456789012:chat";
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut config = config();
+    config.routes = alert_relay::route::Routes::parse(
+        TOPIC,
+        Some(&format!(r#"[{{"topic": "{CHAT}", "format": "chatbot"}}]"#)),
+    )
+    .unwrap();
+    let mut checked = Vec::new();
+    let mut stale = Vec::new();
+    for row in expected().into_iter().filter(|row| row.status == 200) {
+        let text = std::fs::read_to_string(events_dir().join(&row.file)).unwrap();
+        let recording = Recording::default();
+        let relay = quiet(config.clone(), recording.clone()).with_clock(fixed_clock);
+        let response = relay
+            .handle(lambda_http::request::from_str(&text).unwrap())
+            .await;
+        assert_eq!(response.status(), 200, "{}", row.file);
+
+        let sent = recording.messages();
+        let default = sent.iter().find(|s| s.topic_arn == TOPIC).unwrap();
+        let chat = sent.iter().find(|s| s.topic_arn == CHAT).unwrap();
+        let pretty = |json: &str| {
+            let value: Value = serde_json::from_str(json).unwrap();
+            serde_json::to_string_pretty(&value).unwrap() + "\n"
+        };
+        let stem = row.file.trim_end_matches(".json");
+        let files = [
+            ("cloudevent.json", pretty(&default.protocol("default"))),
+            ("email.txt", default.protocol("email")),
+            ("sms.txt", default.protocol("sms") + "\n"),
+            ("chatbot.json", pretty(&chat.message.body)),
+        ];
+        let dir = golden_dir().join(stem);
+        for (name, rendered) in files {
+            let path = dir.join(name);
+            if update {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &rendered).unwrap();
+            }
+            let golden = std::fs::read_to_string(&path).unwrap_or_default();
+            if golden != rendered {
+                stale.push(format!(
+                    "{}\n--- golden\n{golden}\n+++ rendered\n{rendered}",
+                    path.display()
+                ));
+            }
+        }
+        checked.push(stem.to_owned());
+    }
+    assert!(
+        checked.len() >= 10,
+        "only {} events rendered",
+        checked.len()
+    );
+    let mut on_disk: Vec<String> = std::fs::read_dir(golden_dir())
+        .map(|dir| {
+            dir.filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    on_disk.sort();
+    checked.sort();
+    assert_eq!(
+        on_disk, checked,
+        "tests/golden/ has a directory per published sample event"
+    );
+    assert!(
+        stale.is_empty(),
+        "rendering differs from tests/golden (UPDATE_GOLDEN=1 cargo test --test events rewrites it):\n{}",
+        stale.join("\n")
+    );
+}

@@ -95,7 +95,7 @@ pub fn email(event: &Event) -> String {
     let _ = write!(
         out,
         "\nAlert id:    {}\nDedup key:   {}\nEvent id:    {}\n\n\
-         -- \nalert-relay: a {} webhook, verified and normalized. Machine subscribers \
+         -- \nSent by alert-relay from a verified {} webhook. Machine subscribers \
          (SQS, Lambda, HTTPS, email-json) receive this alert as a CloudEvent.\n",
         event.alert_id,
         event.dedup_key,
