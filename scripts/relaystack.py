@@ -210,6 +210,17 @@ class Moto:
         return drained
 
 
+def env_value(value: str) -> str:
+    """A value as cargo-lambda's env file (dotenv) reads it back unchanged: JSON (ALERT_ROUTES)
+    goes in single quotes, which dotenv takes literally."""
+    if value and all(c.isalnum() or c in "-_.:/,@+=" for c in value):
+        return value
+    if "'" not in value and "\n" not in value:
+        return f"'{value}'"
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("\n", "\\n")
+    return f'"{escaped}"'
+
+
 def env_file_lines(path: Path) -> list[str]:
     return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
 
@@ -236,7 +247,7 @@ class Function:
         # Values hold commas (secret lists), which --env-var would split: everything goes in a file.
         env_file = log_dir / f"{name}.env"
         env_file.parent.mkdir(parents=True, exist_ok=True)
-        lines = [f"{k}={v}" for k, v in settings.items()]
+        lines = [f"{k}={env_value(v)}" for k, v in settings.items()]
         lines += [line for line in env_file_lines(secrets_file) if line.split("=", 1)[0] not in settings]
         env_file.write_text("\n".join(lines) + "\n")
         argv = [
