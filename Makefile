@@ -21,7 +21,7 @@ REGION ?= us-east-1
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: help venv fmt lint check test e2e events events-check run build package-check deploy template-lint fuzz fuzz-smoke clean
+.PHONY: help venv fmt lint check test e2e events events-check run script-tests build package-check deploy template-lint fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,7 +44,7 @@ lint: ## rustfmt check and clippy with warnings denied
 check: lint ## lint, then unit and integration tests
 	cargo test --locked
 
-test: check events-check e2e template-lint package-check fuzz-smoke ## everything CI runs
+test: check events-check script-tests e2e template-lint package-check fuzz-smoke ## everything CI runs
 
 e2e: venv ## end-to-end tests: moto + the function under `cargo lambda watch`
 	cargo build --locked --bin $(FUNCTION) --bin $(SIGNER)
@@ -63,15 +63,19 @@ events-check: ## fail if events/ is not what `make events` generates
 run: venv ## local stack: moto + the function on :9000, replays events/, serves until Ctrl-C
 	$(VENV)/bin/python scripts/run-local
 
+script-tests: venv ## unit tests of the Python scripts (glibc check, derived template, printed commands)
+	$(VENV)/bin/python -m pytest tests/scripts
+
 build: venv ## release build for Lambda arm64 (one-time: rustup target add aarch64-unknown-linux-gnu)
 	cargo lambda build --release --arm64 --locked --bin $(FUNCTION)
 
-package-check: venv ## x86_64 release build, then prove the produced bootstrap serves the Runtime API
+package-check: venv ## x86_64 release build; the bootstrap serves the Runtime API and needs no glibc past 2.34
 	cargo lambda build --release --locked --bin $(FUNCTION)
 	if out=$$(env -i timeout 30 $(TARGET_DIR)/lambda/$(FUNCTION)/bootstrap 2>&1); then \
 	    echo "bootstrap started without ALERT_TOPIC_ARN" >&2; exit 1; fi; \
 	grep -q ALERT_TOPIC_ARN <<<"$$out" || { echo "bootstrap's error does not name ALERT_TOPIC_ARN: $$out" >&2; exit 1; }
 	$(VENV)/bin/python scripts/runtime_smoke.py $(TARGET_DIR)/lambda/$(FUNCTION)/bootstrap
+	$(VENV)/bin/python scripts/glibc_check.py $(TARGET_DIR)/lambda/$(FUNCTION)/bootstrap  # AL2023's glibc
 
 deploy: venv ## sam build && sam deploy --guided
 	sam build
