@@ -76,7 +76,7 @@ sam-local-if-docker:
 	@if docker info >/dev/null 2>&1; then \
 	    $(MAKE) --no-print-directory sam-local; \
 	else \
-	    why=$$(command -v docker >/dev/null && echo '`docker info` fails: no Docker daemon is running' || echo 'there is no docker command'); \
+	    why=$$(command -v docker >/dev/null && echo '`docker info` fails (no Docker daemon reachable)' || echo 'there is no docker command'); \
 	    if [ "$${CI:-}" = true ]; then \
 	        echo "sam-local FAILED: CI=true and $$why (.ci/run installs and starts Docker when run as root)" >&2; exit 1; \
 	    fi; \
