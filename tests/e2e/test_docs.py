@@ -53,6 +53,11 @@ def test_the_pages_have_shell_blocks():
     assert len(BLOCKS) >= 10
 
 
+def test_the_exercised_targets_are_targets():
+    makefile = (stack.ROOT / "Makefile").read_text()
+    assert all(re.search(rf"^{target}:", makefile, re.M) for target in EXERCISED_TARGETS)
+
+
 @pytest.mark.parametrize("block", BLOCKS, ids=block_id)
 def test_shell_block_works_or_is_marked_as_needing_aws(block, function, tmp_path):
     path, start, lines = block
