@@ -21,7 +21,7 @@ REGION ?= us-east-1
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
 
-.PHONY: help venv fmt lint check test e2e events events-check run build package-check deploy template-lint fuzz fuzz-smoke clean
+.PHONY: help venv fmt lint check test e2e events events-check run sam-run sam-local sam-local-if-docker script-tests build package-check deploy template-lint fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -44,7 +44,7 @@ lint: ## rustfmt check and clippy with warnings denied
 check: lint ## lint, then unit and integration tests
 	cargo test --locked
 
-test: check events-check e2e template-lint package-check fuzz-smoke ## everything CI runs
+test: check events-check script-tests e2e template-lint package-check sam-local-if-docker fuzz-smoke ## everything CI runs
 
 e2e: venv ## end-to-end tests: moto + the function under `cargo lambda watch`
 	cargo build --locked --bin $(FUNCTION) --bin $(SIGNER)
@@ -60,18 +60,42 @@ events-check: ## fail if events/ is not what `make events` generates
 	scripts/gen-events $(TARGET_DIR)/debug/$(SIGNER) .run/events-check
 	diff -r --exclude=payloads events .run/events-check || { echo 'events/ is stale or hand-edited: run `make events`' >&2; exit 1; }
 
-run: venv ## local stack: moto + the function on :9000, replays events/, serves until Ctrl-C
-	$(VENV)/bin/python scripts/run-local
+run: venv ## local stack: moto + the function on :9000, replays events/, serves until Ctrl-C (SAM=1: as sam-run)
+	$(VENV)/bin/python scripts/run-local $(if $(SAM),--sam)
+
+sam-run: venv ## the same stack served by `sam local start-api` on :3000 (Docker)
+	$(VENV)/bin/python scripts/run-local --sam
+
+sam-local: venv ## sam build, `sam local invoke` of every event, `sam local start-api` with signed requests (Docker)
+	cargo build --locked --quiet --bin $(SIGNER)
+	$(VENV)/bin/python scripts/sam-local
+
+# In `make test`: sam-local wherever `docker info` works. CI must not skip it without saying so: there
+# it fails instead (.ci/run provisions Docker when it runs as root).
+sam-local-if-docker:
+	@if docker info >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory sam-local; \
+	else \
+	    why=$$(command -v docker >/dev/null && echo '`docker info` fails (no Docker daemon reachable)' || echo 'there is no docker command'); \
+	    if [ "$${CI:-}" = true ]; then \
+	        echo "sam-local FAILED: CI=true and $$why (.ci/run installs and starts Docker when run as root)" >&2; exit 1; \
+	    fi; \
+	    echo "sam-local SKIPPED: $$why; install and start Docker to test the SAM path (make sam-local)"; \
+	fi
+
+script-tests: venv ## unit tests of the Python scripts (glibc check, derived template, printed commands)
+	$(VENV)/bin/python -m pytest tests/scripts
 
 build: venv ## release build for Lambda arm64 (one-time: rustup target add aarch64-unknown-linux-gnu)
 	cargo lambda build --release --arm64 --locked --bin $(FUNCTION)
 
-package-check: venv ## x86_64 release build, then prove the produced bootstrap serves the Runtime API
+package-check: venv ## x86_64 release build; the bootstrap serves the Runtime API and needs no glibc past 2.34
 	cargo lambda build --release --locked --bin $(FUNCTION)
 	if out=$$(env -i timeout 30 $(TARGET_DIR)/lambda/$(FUNCTION)/bootstrap 2>&1); then \
 	    echo "bootstrap started without ALERT_TOPIC_ARN" >&2; exit 1; fi; \
 	grep -q ALERT_TOPIC_ARN <<<"$$out" || { echo "bootstrap's error does not name ALERT_TOPIC_ARN: $$out" >&2; exit 1; }
 	$(VENV)/bin/python scripts/runtime_smoke.py $(TARGET_DIR)/lambda/$(FUNCTION)/bootstrap
+	$(VENV)/bin/python scripts/glibc_check.py $(TARGET_DIR)/lambda/$(FUNCTION)/bootstrap  # AL2023's glibc
 
 deploy: venv ## sam build && sam deploy --guided
 	sam build

@@ -45,9 +45,9 @@ def clean_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
@@ -123,14 +123,14 @@ class Service:
 
 
 class Moto:
-    """moto_server on 127.0.0.1: the SNS and SQS APIs."""
+    """moto_server on 127.0.0.1 (or `host`, e.g. the Docker bridge for `sam local`): the SNS and SQS APIs."""
 
-    def __init__(self, log_dir: Path, port: int | None = None):
-        self.port = port or free_port()
-        self.endpoint = f"http://127.0.0.1:{self.port}"
+    def __init__(self, log_dir: Path, port: int | None = None, host: str = "127.0.0.1"):
+        self.port = port or free_port(host)
+        self.endpoint = f"http://{host}:{self.port}"
         self.service = Service(
             "moto",
-            ["moto_server", "-H", "127.0.0.1", "-p", str(self.port)],
+            ["moto_server", "-H", host, "-p", str(self.port)],
             log_dir / "moto.log",
             clean_env(),
         )
@@ -382,3 +382,69 @@ def expected_events(readme: Path = EVENTS / "README.md") -> list[dict]:
 
 def eprint(*args) -> None:
     print(*args, file=sys.stderr, flush=True)
+
+
+def printed_commands(output: str, intro: str = "from another terminal:") -> list[str]:
+    """The commands `make run` prints, indented, after the line ending with `intro`: one per item,
+    a command continued over lines with a trailing backslash kept as printed."""
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.rstrip().endswith(intro)) + 1
+    commands: list[str] = []
+    continued = False
+    for line in lines[start:]:
+        if not line.startswith("  ") or not line.strip():
+            break
+        text = line[2:]
+        if continued:
+            commands[-1] += "\n" + text
+        else:
+            commands.append(text)
+        continued = line.rstrip().endswith("\\")
+    return commands
+
+
+def fresh_terminal_env() -> dict[str, str]:
+    """What a new terminal has: this environment without .venv on PATH and without the variables
+    the Makefile or the test harness set."""
+    venv = str(ROOT / ".venv")
+    path = os.pathsep.join(p for p in os.environ.get("PATH", "").split(os.pathsep) if not p.startswith(venv))
+    keep = ("HOME", "USER", "LOGNAME", "LANG", "LC_ALL", "TERM", "SHELL", "TMPDIR")
+    return {"PATH": path, **{k: os.environ[k] for k in keep if k in os.environ}}
+
+
+def run_printed(commands: list[str], timeout: float = 120) -> list[tuple[str, subprocess.CompletedProcess, str | None]]:
+    """Runs what `make run` printed as a user would in a new terminal: the printed `cd` (the first
+    command), then each other command, in a fresh shell without .venv on PATH. Returns each
+    command, its result, and what is wrong with it (None when it did what `make run` says)."""
+    cd, *rest = commands
+    if not cd.startswith("cd "):
+        raise ValueError(f"the first printed command is not a cd: {cd!r}")
+    results = []
+    for command in rest:
+        done = subprocess.run(["bash", "-c", f"{cd}\n{command}"], cwd="/", env=fresh_terminal_env(),
+                              capture_output=True, text=True, timeout=timeout)
+        results.append((command, done, _printed_problem(command, done)))
+    return results
+
+
+def _printed_problem(command: str, done: subprocess.CompletedProcess) -> str | None:
+    if done.returncode != 0:
+        return f"exit {done.returncode}: {done.stderr.strip()}"
+    if "alert-relay-sign" in command:
+        expected = "200"
+    elif command.startswith("curl "):
+        expected = "401"
+    elif "lambda invoke" in command or "sam local invoke" in command:
+        # The response: cargo lambda's whole output, sam's last line (after its own messages).
+        lines = [line for line in done.stdout.splitlines() if line.strip()]
+        try:
+            status = json.loads(done.stdout if "lambda invoke" in command else lines[-1]).get("statusCode")
+        except (json.JSONDecodeError, IndexError):
+            status = None
+        return None if status == 200 else f"no statusCode 200 in: {done.stdout.strip()} {done.stderr.strip()}"
+    else:
+        return "no expectation for this command: add one to relaystack._printed_problem"
+    status_line = done.stdout.split("\n", 1)[0].split()
+    if len(status_line) >= 2 and status_line[0].startswith("HTTP/") and status_line[1] == expected:
+        return None
+    return f"expected HTTP {expected}, got: {done.stdout[:300]!r} {done.stderr.strip()}"
