@@ -9,6 +9,7 @@ pub mod metrics;
 pub mod providers;
 pub mod publish;
 pub mod pyform;
+pub mod route;
 pub mod secrets;
 pub mod signature;
 
