@@ -18,8 +18,9 @@
 //! Everything else SNS offers is refused with a [`FilterError`], because it can never match a
 //! String attribute (numbers, `numeric`, `null`, booleans), is out of scope (`cidr`, `wildcard`,
 //! `anything-but` with `equals-ignore-case`), or belongs to the `MessageBody` scope (nested
-//! objects). SNS's five-key limit cannot be reached: an object names at most the four attributes
-//! and `$or`.
+//! objects). SNS's five-key limit is not checked: counted per object, as moto and LocalStack do, an
+//! object here has at most five keys (the four attributes and `$or`); the docs do not say how the
+//! keys inside `$or` branches count.
 
 use std::fmt;
 
