@@ -233,8 +233,8 @@ impl Test {
 }
 
 /// Case-insensitive comparison without allocating per match: both sides lower-cased character by
-/// character, and the final sigma folded into σ, which whole-string lower-casing would produce
-/// only at the end of a word.
+/// character, with ς read as σ (one letter, which whole-string lower-casing spells by its position
+/// in the word).
 fn fold(s: &str) -> impl Iterator<Item = char> + '_ {
     s.chars()
         .flat_map(char::to_lowercase)
