@@ -41,7 +41,7 @@ lint: ## rustfmt check and clippy with warnings denied
 	cargo clippy --all-targets --locked -- -D warnings
 	cargo clippy --lib --locked --no-default-features -- -D warnings  # the library without the AWS SDK
 
-check: lint ## lint, then unit and integration tests
+check: venv lint ## lint, then unit and integration tests (the route differential runs moto from .venv)
 	cargo test --locked
 
 test: check events-check script-tests e2e template-lint package-check sam-local-if-docker fuzz-smoke ## everything CI runs
