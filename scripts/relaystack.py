@@ -270,8 +270,12 @@ class Function:
         while time.monotonic() < deadline:
             if not self.service.running():
                 raise RuntimeError(f"cargo lambda watch exited:\n{self.service.log_tail()}")
+            # The function stopped at start (a configuration error): cargo lambda watch stays up and
+            # would hold the ready request until it times out.
+            if "ERROR command exited" in self.service.log_tail():
+                raise RuntimeError(f"the function exited at start:\n{self.service.log_tail()}")
             try:
-                response = requests.post(f"{self.base_url}/webhooks/-ready-", timeout=timeout)
+                response = requests.post(f"{self.base_url}/webhooks/-ready-", timeout=5)
                 if response.status_code == 404:
                     return
             except requests.ConnectionError:

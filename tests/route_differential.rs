@@ -192,7 +192,9 @@ fn filter_matches_moto_except_where_moto_departs_from_the_sns_docs() {
         }
 
         for (i, attributes) in sets.iter().enumerate() {
-            let ours = filter.matches(attributes);
+            let pairs: Vec<(&str, &str)> =
+                attributes.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let ours = filter.matches(&pairs);
             if moto[i] != model[i] {
                 failures.push(format!(
                     "moto's verdict {} is not what DEPARTURES predict ({}): a departure is missing \

@@ -137,7 +137,7 @@ impl Routes {
             message: message_for(Format::CloudEvents)?,
         }];
         for (index, route) in self.routes.iter().enumerate() {
-            if route.filter.matches(&event.attributes) {
+            if route.filter.matches(&event.attributes.pairs()) {
                 publishes.push(Publish {
                     route: index + 1,
                     topic_arn: route.topic.clone(),
