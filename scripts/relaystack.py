@@ -278,7 +278,7 @@ class Function:
                 response = requests.post(f"{self.base_url}/webhooks/-ready-", timeout=5)
                 if response.status_code == 404:
                     return
-            except requests.ConnectionError:
+            except (requests.ConnectionError, requests.Timeout):  # not up yet, or still building
                 pass
             time.sleep(0.2)
         raise RuntimeError(f"function not ready after {timeout}s:\n{self.service.log_tail()}")
