@@ -287,8 +287,10 @@ def declared_variables(template: Path = LOCAL_TEMPLATE) -> set[str]:
     return names
 
 
-def env_vars_file(path: Path, topic_arn: str, moto_port: int, secrets_file: Path = stack.EVENTS / "test.env") -> Path:
-    """`--env-vars`: the topic, moto as seen from the container, fake credentials, the test secrets."""
+def env_vars_file(path: Path, topic_arn: str, moto_port: int, secrets_file: Path = stack.EVENTS / "test.env",
+                  extra: dict[str, str] | None = None) -> Path:
+    """`--env-vars`: the topic, moto as seen from the container, fake credentials, the test secrets,
+    and `extra` (ALERT_ROUTES under make sam-run)."""
     variables = {
         line.split("=", 1)[0]: line.split("=", 1)[1] for line in stack.env_file_lines(secrets_file)
     }
@@ -297,6 +299,7 @@ def env_vars_file(path: Path, topic_arn: str, moto_port: int, secrets_file: Path
         "AWS_ENDPOINT_URL": f"http://{HOST_ALIAS}:{moto_port}",
         "AWS_ACCESS_KEY_ID": stack.FAKE_AWS["AWS_ACCESS_KEY_ID"],
         "AWS_SECRET_ACCESS_KEY": stack.FAKE_AWS["AWS_SECRET_ACCESS_KEY"],
+        **(extra or {}),
     })
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"Parameters": variables}, indent=2) + "\n")
