@@ -333,9 +333,23 @@ fn sns_publisher() -> SnsPublisher {
     SnsPublisher::new(aws_sdk_sns::Client::from_conf(config))
 }
 
+/// Three routes that all match the App Services payload (severity "high", i.e. error): a
+/// standard and a FIFO CloudEvents topic, which share one rendered message, and a chat topic.
+const ROUTES: &str = r#"[
+    {"topic": "arn:aws:sns:us-east-1:123456789012:paging", "filter": {"severity": ["critical", "error"]}},
+    {"topic": "arn:aws:sns:us-east-1:123456789012:data-team.fifo", "filter": {"provider": [{"prefix": "app-"}]}},
+    {"topic": "arn:aws:sns:us-east-1:123456789012:chat", "filter": {"status": [{"anything-but": "informational"}]}, "format": "chatbot"}
+]"#;
+
 fn relay() -> Relay<Discard> {
+    routed(false)
+}
+
+/// The relay, with `ROUTES` (four topics per alert) or without (one).
+fn routed(routes: bool) -> Relay<Discard> {
     let config = Config::from_lookup(|name| match name {
         "ALERT_TOPIC_ARN" => Some(TOPIC.to_owned()),
+        "ALERT_ROUTES" if routes => Some(ROUTES.to_owned()),
         _ => Provider::ALL
             .into_iter()
             .find(|p| name == format!("{}_WEBHOOK_SECRETS", p.env_prefix()))
@@ -460,7 +474,7 @@ fn request_path(c: &mut Criterion) {
             let relay = Relay::new(relay.config().clone(), captured.clone())
                 .with_metrics(discard_metrics());
             ready(relay.handle(request(event)));
-            captured.take()
+            captured.take().remove(0)
         };
 
         let mut group = c.benchmark_group(format!("{}-{size}", case.name));
@@ -486,11 +500,48 @@ fn request_path(c: &mut Criterion) {
         });
         group.finish();
     }
+
+    // Per-alert CPU by number of topics: the handler (routing, rendering each format once, the
+    // fan-out) and the SDK's work for every publish (serializing and signing each request).
+    for (size, bytes) in &SIZES[..2] {
+        let case = CASES[1]; // app-services: severity "high", so every route matches
+        let body = payload(case.provider, *bytes);
+        let event = event(case, &body);
+        let event = event.as_bytes();
+        for (topics, routes) in [(1, false), (4, true)] {
+            let relay = routed(routes);
+            let captured = Capture::default();
+            let capturing = Relay::new(relay.config().clone(), captured.clone())
+                .with_metrics(discard_metrics());
+            let response = ready(capturing.handle(request(event)));
+            assert_eq!(response.status(), 200, "routes-{topics} {size}");
+            let publishes = captured.take();
+            assert_eq!(publishes.len(), topics);
+
+            let mut group = c.benchmark_group(format!("routes-{topics}-{size}"));
+            group.throughput(Throughput::Bytes(body.len() as u64));
+            group.bench_function("handle", |b| {
+                b.iter_batched(
+                    || request(event),
+                    |request| ready(relay.handle(request)),
+                    BatchSize::SmallInput,
+                )
+            });
+            group.bench_function("sdk_publish", |b| {
+                b.iter(|| {
+                    tokio.block_on(futures_util::future::join_all(
+                        publishes.iter().map(|p| sdk.publish(black_box(p.request()))),
+                    ))
+                })
+            });
+            group.finish();
+        }
+    }
 }
 
-/// Keeps the last publish, owned.
+/// Keeps every publish, owned.
 #[derive(Clone, Default)]
-struct Capture(std::sync::Arc<std::sync::Mutex<Option<Captured>>>);
+struct Capture(std::sync::Arc<std::sync::Mutex<Vec<Captured>>>);
 
 struct Captured {
     topic_arn: String,
@@ -513,18 +564,16 @@ impl Captured {
 }
 
 impl Capture {
-    fn take(&self) -> Captured {
-        self.0
-            .lock()
-            .expect("lock")
-            .take()
-            .expect("a published message")
+    fn take(&self) -> Vec<Captured> {
+        let taken = std::mem::take(&mut *self.0.lock().expect("lock"));
+        assert!(!taken.is_empty(), "a published message");
+        taken
     }
 }
 
 impl Publisher for Capture {
     async fn publish(&self, request: PublishRequest<'_>) -> Result<String, PublishError> {
-        *self.0.lock().expect("lock") = Some(Captured {
+        self.0.lock().expect("lock").push(Captured {
             topic_arn: request.topic_arn.to_owned(),
             message: request.message.clone(),
             subject: request.subject.to_owned(),
