@@ -38,6 +38,8 @@ pub fn send(request: &Request, url: &str, timeout: Duration) -> Result<Answer, u
         .build();
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
+        // An answer is printed as it is, a redirect included, as curl does without -L.
+        .max_redirects(0)
         .allow_non_standard_methods(true)
         .timeout_global(Some(timeout))
         .user_agent(USER_AGENT)
@@ -63,4 +65,41 @@ pub fn send(request: &Request, url: &str, timeout: Duration) -> Result<Answer, u
         reason: status.canonical_reason().unwrap_or("").to_owned(),
         body,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser as _;
+
+    use super::*;
+    use crate::cli::{Cli, Command};
+
+    fn url_for(line: &str) -> String {
+        let argv = ["alert-relay-sign", "send"]
+            .into_iter()
+            .chain(line.split_whitespace());
+        let Ok(Command::Send(args)) = Cli::try_parse_from(argv).map(|cli| cli.command) else {
+            panic!("send arguments expected");
+        };
+        let request = Request::build(&args.request, Some("k"), b"{}".to_vec()).unwrap();
+        url(&args, &request)
+    }
+
+    #[test]
+    fn sends_to_the_local_stack_by_default() {
+        assert_eq!(
+            url_for("--provider monte-carlo --secret k --body x"),
+            "http://127.0.0.1:9000/lambda-url/alert-relay/webhooks/monte-carlo"
+        );
+        assert_eq!(
+            url_for(
+                "--provider app-services --unsigned --query secret=a&b --body x --path /prod/webhooks/app-services"
+            ),
+            "http://127.0.0.1:9000/lambda-url/alert-relay/prod/webhooks/app-services?secret=a%26b"
+        );
+        assert_eq!(
+            url_for("--provider atlas --secret k --body x --url https://x.test/webhooks/atlas"),
+            "https://x.test/webhooks/atlas"
+        );
+    }
 }
