@@ -10,8 +10,11 @@ use std::fmt::Write as _;
 
 use alert_relay::Secret;
 use alert_relay::config::ProviderConfig;
-use alert_relay::providers::{AuthError, Credential, Inbound, Provider, SignedForm, parse_object};
+use alert_relay::providers::{
+    AuthError, Credential, Inbound, InvalidCredential, Provider, SignedForm, parse_object,
+};
 use alert_relay::pyform;
+use alert_relay::signature::SignatureError;
 use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
 use lambda_http::RequestExt as _;
@@ -25,6 +28,8 @@ use crate::reencode::{self, Kind};
 pub struct Captured {
     /// Known from an event or a request line; `None`: assumed POST.
     pub method: Option<String>,
+    /// The path, when known from an event or a request line.
+    pub path: Option<String>,
     pub headers: HeaderMap,
     /// Every `secret` and `token` query parameter value, as the function collects them.
     pub query_secrets: Vec<String>,
@@ -47,6 +52,8 @@ pub enum LoadError {
     Unset(String),
     #[error("the environment variable {0} is empty, and alert-relay refuses empty secrets")]
     Empty(String),
+    #[error("give the request: --event FILE, or --headers FILE with --body FILE")]
+    NoInput,
 }
 
 fn read(source: &Source) -> Result<Vec<u8>, LoadError> {
@@ -81,6 +88,7 @@ impl Captured {
             if !seen_any && let Some((method, target)) = request_line(line) {
                 captured.method = Some(method);
                 captured.query_secrets = query_secrets_of(&target);
+                captured.path = target.split('?').next().map(str::to_owned);
                 seen_any = true;
                 continue;
             }
@@ -113,8 +121,13 @@ impl Captured {
                     .collect()
             })
             .unwrap_or_default();
+        let path = match request.raw_http_path() {
+            "" => request.uri().path(),
+            raw => raw,
+        };
         Ok(Captured {
             method: Some(request.method().as_str().to_owned()),
+            path: Some(path.to_owned()),
             headers: request.headers().clone(),
             query_secrets,
             body: request.body().as_ref().to_vec(),
@@ -146,6 +159,16 @@ fn query_secrets_of(target: &str) -> Vec<String> {
         );
     }
     values
+}
+
+/// The provider a path routes to, as the function routes: the last two segments are
+/// `webhooks/{provider}`, after one trailing slash; `None` is a 404.
+fn route(path: &str) -> Option<Provider> {
+    let path = path.strip_suffix('/').unwrap_or(path);
+    let (rest, slug) = path.rsplit_once('/')?;
+    let (_, literal) = rest.rsplit_once('/')?;
+    (literal == "webhooks").then_some(())?;
+    Provider::from_slug(slug)
 }
 
 /// The function's settings for one provider, from the variables named on the command line.
@@ -236,6 +259,8 @@ pub struct Report {
     pub diagnoses: Vec<Diagnosis>,
     /// A line of context: what was checked, or which headers there were.
     pub checked: String,
+    /// What the request says that the command line did not expect.
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -267,6 +292,7 @@ impl Check<'_> {
             verdict,
             diagnoses,
             checked,
+            notes: self.notes(captured),
         };
         let rejected = |status, error, why: String| Verdict::Rejected {
             status,
@@ -274,6 +300,20 @@ impl Check<'_> {
             reason: error,
             why,
         };
+        if let Some(path) = &captured.path
+            && route(path).is_none()
+        {
+            let why = format!(
+                "{path} names no provider: alert-relay serves POST …/webhooks/{{provider}}, with \
+                 provider one of {}",
+                Provider::ALL.map(Provider::slug).join(", ")
+            );
+            return report(
+                rejected(404, "unknown_provider", why),
+                Vec::new(),
+                String::new(),
+            );
+        }
         if let Some(method) = captured.method.as_deref().filter(|m| *m != "POST") {
             let why = format!("alert-relay takes POST only, and this request is {method}");
             return report(
@@ -357,6 +397,19 @@ impl Check<'_> {
                 };
                 report(verdict, self.diagnose(captured), checked)
             }
+        }
+    }
+
+    fn notes(&self, captured: &Captured) -> Vec<String> {
+        let routed = captured.path.as_deref().and_then(route);
+        match routed {
+            Some(other) if other != self.provider => vec![format!(
+                "the request's path routes to {}: alert-relay checks it as {}, not as {} as asked here",
+                other.slug(),
+                other.slug(),
+                self.provider.slug()
+            )],
+            _ => Vec::new(),
         }
     }
 
@@ -583,15 +636,20 @@ fn why(provider: Provider, error: AuthError) -> String {
              `token` query parameter that alert-relay is configured to check",
             provider.slug()
         ),
-        AuthError::Invalid(why) => match why.reason() {
-            "no_signing_secret" => format!("{why}: pass the signing secrets with --secret-env"),
-            "wrong_scheme" | "bad_encoding" | "wrong_length" | "empty_signature" => format!(
-                "{why}: a {} signature is {} in {header}",
-                provider.slug(),
-                scheme(provider)
-            ),
-            _ => why.to_string(),
-        },
+        AuthError::Invalid(InvalidCredential::NoSigningSecret) => {
+            format!("{error}: pass the signing secrets with --secret-env")
+        }
+        AuthError::Invalid(InvalidCredential::Signature(
+            SignatureError::Empty
+            | SignatureError::WrongScheme
+            | SignatureError::BadEncoding(_)
+            | SignatureError::WrongLength,
+        )) => format!(
+            "{error}: a {} signature is {} in {header}",
+            provider.slug(),
+            scheme(provider)
+        ),
+        AuthError::Invalid(_) => error.to_string(),
     }
 }
 
@@ -632,22 +690,26 @@ fn header_fixes(provider: Provider, value: &str) -> Vec<HeaderFix> {
     };
     match provider {
         Provider::AppServices => {
-            let has_prefix = bare
-                .get(..7)
-                .is_some_and(|p| p.eq_ignore_ascii_case("sha256="));
-            let fixed = match has_prefix {
-                true if !bare.starts_with("sha256=") => format!("sha256={}", &bare[7..]),
-                true => String::new(),
-                false => format!("sha256={bare}"),
+            let fixed = match bare.get(..7) {
+                Some("sha256=") => None,
+                Some(prefix) if prefix.eq_ignore_ascii_case("sha256=") => {
+                    Some(format!("sha256={}", &bare[7..]))
+                }
+                _ => Some(format!("sha256={bare}")),
             };
-            if !fixed.is_empty() {
+            if let Some(fixed) = fixed {
                 fixes.push(HeaderFix {
                     code: "missing_prefix",
                     value: fixed,
                     finding: format!(
-                        "the {header} value lacks the exact `sha256=` prefix{quoted_too}; with it, it matches"
+                        "the {header} value lacks the exact `sha256=` prefix{quoted_too}; with it, it \
+                         matches"
                     ),
-                    advice: format!("An app-services signature is {}: make the sender write the prefix, in lowercase.", scheme(provider)),
+                    advice: format!(
+                        "An app-services signature is {}: make the sender write the prefix, in \
+                         lowercase.",
+                        scheme(provider)
+                    ),
                 });
             }
         }
@@ -727,6 +789,9 @@ pub fn render(report: &Report) -> String {
             let _ = writeln!(out, "rejected: {status} {error}, reason={reason}");
             let _ = writeln!(out, "{}", indented(why));
         }
+    }
+    for note in &report.notes {
+        let _ = writeln!(out, "{}", indented(&format!("note: {note}")));
     }
     if !report.checked.is_empty() {
         let _ = writeln!(out, "{}", indented(&format!("checked: {}", report.checked)));

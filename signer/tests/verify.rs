@@ -465,8 +465,21 @@ fn api_gateway_events_are_read_as_the_function_reads_them() {
 }
 
 #[test]
-fn the_function_checks_method_and_size_first() {
+fn the_function_checks_route_method_and_size_first() {
     let body = payload("atlas-disk-space-alert.json");
+    let file = event(
+        "atlas",
+        OLD_SECRET,
+        &body,
+        &["--output", "apigw-v2", "--path", "/webhooks/pagerduty"],
+    );
+    let run = verify("atlas", &[OLD_SECRET], &["--event", &file], &[]);
+    assert_rejected(
+        &run,
+        "rejected: 404 unknown_provider, reason=unknown_provider",
+        &[],
+    );
+
     let file = event(
         "atlas",
         OLD_SECRET,
@@ -574,5 +587,30 @@ fn usage_errors_exit_2_and_name_the_variable_never_a_secret() {
         no_secret.stderr.contains("--secret-env"),
         "{}",
         no_secret.stderr
+    );
+}
+
+#[test]
+fn an_event_routed_to_another_provider_is_noted() {
+    let body = payload("atlas-disk-space-alert.json");
+    let file = event(
+        "atlas",
+        OLD_SECRET,
+        &body,
+        &["--output", "apigw-rest", "--stage", "prod"],
+    );
+    let run = verify("monte-carlo", &[OLD_SECRET], &["--event", &file], &[]);
+    assert_rejected(
+        &run,
+        "rejected: 401 missing_signature, reason=missing_signature",
+        &["other_provider"],
+    );
+    assert!(
+        run.text().contains(
+            "note: the request's path routes to atlas: alert-relay checks it as atlas, not as \
+             monte-carlo as asked here"
+        ),
+        "{}",
+        run.stdout
     );
 }
