@@ -1,5 +1,5 @@
 //! The ways a JSON body gets re-encoded between a sender and a capture: compacted, indented,
-//! keys sorted, Python's `json.dumps` defaults, a trailing newline added by an editor. `verify`
+//! keys sorted, Python's `json.dumps` defaults, with or without a final newline. `verify`
 //! undoes each in turn to see whether the signature was made over the body before it.
 
 use std::io;
@@ -13,7 +13,7 @@ use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter, Serializer};
 pub struct Variant {
     pub kind: Kind,
     /// How the body was changed, e.g. "re-serialized compactly with sorted keys".
-    pub how: &'static str,
+    pub how: String,
     pub bytes: Vec<u8>,
 }
 
@@ -35,7 +35,7 @@ enum Style {
 /// Every variant of `body` that differs from it and from the variants before it.
 pub fn variants(body: &[u8]) -> Vec<Variant> {
     let mut variants: Vec<Variant> = Vec::new();
-    let mut push = |kind, how, bytes: Vec<u8>| {
+    let mut push = |kind, how: String, bytes: Vec<u8>| {
         if bytes != body && !variants.iter().any(|v| v.bytes == bytes) {
             variants.push(Variant { kind, how, bytes });
         }
@@ -43,7 +43,7 @@ pub fn variants(body: &[u8]) -> Vec<Variant> {
     let trimmed = body.trim_ascii_end();
     push(
         Kind::TrailingWhitespace,
-        "without its trailing newline",
+        "without its trailing newline".into(),
         trimmed.to_vec(),
     );
 
@@ -72,8 +72,17 @@ pub fn variants(body: &[u8]) -> Vec<Variant> {
             "re-serialized by Python's json.dumps(sort_keys=True)",
         ),
     ];
+    // Many tools (jq, json.tool, print) end what they write with a newline.
     for (value, style, how) in forms {
-        push(Kind::Reserialized, how, write(value, style));
+        let bytes = write(value, style);
+        let mut with_newline = bytes.clone();
+        with_newline.push(b'\n');
+        push(Kind::Reserialized, how.into(), bytes);
+        push(
+            Kind::Reserialized,
+            format!("{how}, ending with a newline"),
+            with_newline,
+        );
     }
     variants
 }
@@ -197,7 +206,11 @@ json.dump(out, sys.stdout)
             .filter(|v| v.kind == Kind::Reserialized)
             .map(|v| String::from_utf8(v.bytes).unwrap())
             .collect();
-        assert_eq!(ours, cpython());
+        let expected: Vec<String> = cpython()
+            .into_iter()
+            .flat_map(|text| [text.clone(), text + "\n"])
+            .collect();
+        assert_eq!(ours, expected);
     }
 
     #[test]
@@ -208,7 +221,14 @@ json.dump(out, sys.stdout)
         let bytes: Vec<&[u8]> = found.iter().map(|v| v.bytes.as_slice()).collect();
         assert_eq!(
             bytes,
-            [&b"{\"a\":1}"[..], b"{\n  \"a\": 1\n}", b"{\"a\": 1}"],
+            [
+                &b"{\"a\":1}"[..],
+                b"{\"a\":1}\n",
+                b"{\n  \"a\": 1\n}",
+                b"{\n  \"a\": 1\n}\n",
+                b"{\"a\": 1}",
+                b"{\"a\": 1}\n",
+            ],
             "compact is the trimmed body, and sorting changes nothing: none is listed twice"
         );
     }

@@ -614,3 +614,27 @@ fn an_event_routed_to_another_provider_is_noted() {
         run.stdout
     );
 }
+
+#[test]
+fn reencoding_of_a_body_that_ended_with_a_newline_is_diagnosed() {
+    // `jq -c`, `print(json.dumps(...))`: the sender's compact body ends with a newline.
+    let printed = "import json, sys; \
+        print(json.dumps(json.load(sys.stdin), separators=(',', ':'), ensure_ascii=False))";
+    let sent = python(printed, &payload("atlas-disk-space-alert-closed.json"));
+    let capture = Capture::signed("atlas", OLD_SECRET, &sent, &["--event", "alert.close"]);
+    let pretty = python(JSON_TOOL, &sent);
+    let run = capture
+        .with_body(&pretty)
+        .verify("atlas", &[OLD_SECRET], &[]);
+    assert_rejected(
+        &run,
+        "rejected: 401 invalid_signature, reason=signature_mismatch",
+        &["reencoded_body"],
+    );
+    assert!(
+        run.text()
+            .contains("re-serialized compactly, ending with a newline: form=raw"),
+        "{}",
+        run.stdout
+    );
+}
