@@ -71,8 +71,8 @@ fn name(source: &Source) -> String {
 
 impl Captured {
     /// `Name: value` lines (what `sign` prints, what `curl -H @file` reads), optionally after a
-    /// request line such as `POST /webhooks/atlas?token=… HTTP/1.1`. Repeated headers are kept,
-    /// so a duplicated signature header is seen as the function would see it.
+    /// request line such as `POST /webhooks/atlas?token=… HTTP/1.1`, up to the first empty line.
+    /// Repeated headers are kept as repeated.
     pub fn from_header_lines(text: &[u8], body: Vec<u8>) -> Result<Captured, (usize, String)> {
         let mut captured = Captured {
             body,
@@ -83,6 +83,11 @@ impl Captured {
             let number = index + 1;
             let line = line.strip_suffix(b"\r").unwrap_or(line);
             if line.iter().all(u8::is_ascii_whitespace) {
+                // As in HTTP, an empty line ends the headers: a whole captured request may follow
+                // with its body, which --body gives.
+                if seen_any {
+                    break;
+                }
                 continue;
             }
             if !seen_any && let Some((method, target)) = request_line(line) {
@@ -833,4 +838,49 @@ fn indented(text: &str) -> String {
             .subsequent_indent("  ")
             .word_splitter(textwrap::WordSplitter::NoHyphenation),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lines_stop_at_the_empty_line_of_a_raw_request() {
+        let raw = b"\r\nPOST /prod/webhooks/atlas?token=a%2Fb&x=1&secret=c+d HTTP/1.1\r\n\
+                    Host: example.test\r\nX-MMS-Signature: abc=\r\nX-MMS-Signature:  def= \r\n\r\n\
+                    {\"id\": \"not a header\"}\r\n";
+        let captured = Captured::from_header_lines(raw, b"{}".to_vec()).unwrap();
+        assert_eq!(captured.method.as_deref(), Some("POST"));
+        assert_eq!(captured.path.as_deref(), Some("/prod/webhooks/atlas"));
+        assert_eq!(captured.query_secrets, ["c d", "a/b"]);
+        let signatures: Vec<&str> = captured
+            .headers
+            .get_all("x-mms-signature")
+            .iter()
+            .map(|v| v.to_str().unwrap())
+            .collect();
+        assert_eq!(signatures, ["abc=", "def="]);
+        assert_eq!(captured.headers.len(), 3);
+        assert_eq!(captured.body, b"{}");
+    }
+
+    #[test]
+    fn header_lines_name_the_line_that_is_not_a_header() {
+        let error = Captured::from_header_lines(b"Content-Type: a\nno colon here\n", Vec::new())
+            .unwrap_err();
+        assert_eq!(error.0, 2);
+        assert!(Captured::from_header_lines(b"bad name: v", Vec::new()).is_err());
+    }
+
+    #[test]
+    fn routes_like_the_function() {
+        assert_eq!(route("/webhooks/atlas"), Some(Provider::Atlas));
+        assert_eq!(
+            route("/prod/webhooks/monte-carlo/"),
+            Some(Provider::MonteCarlo)
+        );
+        assert_eq!(route("/webhooks/pagerduty"), None);
+        assert_eq!(route("/hooks/atlas"), None);
+        assert_eq!(route("/webhooks/atlas//"), None);
+    }
 }
