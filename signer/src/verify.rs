@@ -421,41 +421,40 @@ impl Check<'_> {
     /// What authentication looked at, by name only.
     fn checked(&self, captured: &Captured) -> String {
         let header = self.provider.signature_header();
-        let list = |vars: &[String]| {
-            vars.iter()
+        let secrets = |kind: &str, vars: &[String]| {
+            let listed: Vec<String> = vars
+                .iter()
                 .enumerate()
                 .map(|(i, var)| format!("#{i} ${var}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+                .collect();
+            match vars.len() {
+                0 => format!("no {kind} secret"),
+                1 => format!("1 {kind} secret: {}", listed.join(", ")),
+                n => format!("{n} {kind} secrets: {}", listed.join(", ")),
+            }
         };
-        let mut text = if captured.headers.contains_key(header) {
+        if captured.headers.contains_key(header) {
             format!(
-                "{header} ({}) against {} signing secret(s): {}",
+                "{header} ({}) against {}",
                 scheme(self.provider),
-                self.settings.signing.len(),
-                list(&self.settings.signing)
+                secrets("signing", &self.settings.signing)
+            )
+        } else if !captured.query_secrets.is_empty() {
+            format!(
+                "no {header} header; the query's `secret`/`token` against {}",
+                secrets("query", &self.settings.query)
             )
         } else {
             let names: Vec<&str> = captured.headers.keys().map(HeaderName::as_str).collect();
             format!(
-                "no {header} header; the request's headers: {}",
+                "no {header} header and no query secret; the request's headers: {}",
                 if names.is_empty() {
                     "none".to_owned()
                 } else {
                     names.join(", ")
                 }
             )
-        };
-        if !captured.query_secrets.is_empty() {
-            let _ = write!(
-                text,
-                "; {} query secret(s) sent, against {}: {}",
-                captured.query_secrets.len(),
-                self.settings.query.len(),
-                list(&self.settings.query)
-            );
         }
-        text
     }
 
     /// The signature credential `provider` finds in `headers` over `body`, if any.
