@@ -285,8 +285,8 @@ pub struct Check<'a> {
 const MONTE_CARLO_FORM: &str = "Monte Carlo's documented form urlencode(json.loads(body))";
 
 impl Check<'_> {
-    /// The function's checks in its order (method, size, authentication, parse), then, for a
-    /// rejected credential, every diagnosis that applies.
+    /// The function's checks in its order (route, method, size, authentication, parse), then,
+    /// for a rejected credential, every diagnosis that applies.
     pub fn run(&self, captured: &Captured) -> Report {
         let report = |verdict: Verdict, diagnoses: Vec<Diagnosis>, checked: String| Report {
             provider: self.provider,
@@ -353,23 +353,19 @@ impl Check<'_> {
                 if let Credential::Signature { form, .. } = credential
                     && !self.form.allows(form)
                 {
+                    // What a verifier checking only the expected form finds: no match.
+                    let mismatch = AuthError::Invalid(SignatureError::Mismatch.into());
+                    let (expected, flag) = match self.form {
+                        VerifyForm::Raw => ("the raw body", "raw"),
+                        VerifyForm::Any | VerifyForm::Documented => {
+                            (MONTE_CARLO_FORM, "documented")
+                        }
+                    };
                     let verdict = Verdict::Rejected {
                         status: 401,
-                        error: "invalid_signature",
-                        reason: "signature_mismatch",
-                        why: format!(
-                            "no signature over {} matched (--form {})",
-                            if self.form == VerifyForm::Raw {
-                                "the raw body"
-                            } else {
-                                MONTE_CARLO_FORM
-                            },
-                            if self.form == VerifyForm::Raw {
-                                "raw"
-                            } else {
-                                "documented"
-                            },
-                        ),
+                        error: mismatch.code(),
+                        reason: mismatch.reason(),
+                        why: format!("no signature over {expected} matched (--form {flag})"),
                     };
                     return report(
                         verdict,
