@@ -97,6 +97,24 @@ pub enum AuthError {
     Invalid(InvalidCredential),
 }
 
+impl AuthError {
+    /// The `error` of the 401 body.
+    pub fn code(self) -> &'static str {
+        match self {
+            AuthError::Missing => "missing_signature",
+            AuthError::Invalid(_) => "invalid_signature",
+        }
+    }
+
+    /// The `reason` the request log line gives; `alert-relay-sign verify` reports the same words.
+    pub fn reason(self) -> &'static str {
+        match self {
+            AuthError::Missing => "missing_signature",
+            AuthError::Invalid(why) => why.reason(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidCredential {
     #[error(transparent)]
@@ -139,6 +157,16 @@ pub enum MalformedPayload {
     NotJson(String),
     #[error("body is JSON but not an object")]
     NotAnObject,
+}
+
+impl MalformedPayload {
+    /// The `reason` the request log line gives.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            MalformedPayload::NotJson(_) => "not_json",
+            MalformedPayload::NotAnObject => "not_an_object",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
