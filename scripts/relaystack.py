@@ -185,6 +185,27 @@ class Moto:
         )
         return queue_url
 
+    def fallback_queues(self, name: str, visibility_timeout: int = 1) -> tuple[str, str]:
+        """The fallback queue and its dead-letter queue as template.yaml makes them (retention,
+        message size, redrive policy), but with `visibility_timeout` seconds so that retries come
+        quickly. Returns (queue url, dead-letter queue url)."""
+        resources = template()["Resources"]
+        queue = resources["FallbackQueue"]["Properties"]
+        dead = resources["FallbackDeadLetterQueue"]["Properties"]
+        dlq_url = self.sqs.create_queue(QueueName=f"{name}-dlq", Attributes={
+            "MessageRetentionPeriod": str(dead["MessageRetentionPeriod"]),
+            "MaximumMessageSize": str(dead["MaximumMessageSize"]),
+        })["QueueUrl"]
+        dlq_arn = self.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        queue_url = self.sqs.create_queue(QueueName=name, Attributes={
+            "VisibilityTimeout": str(visibility_timeout),
+            "MessageRetentionPeriod": str(queue["MessageRetentionPeriod"]),
+            "MaximumMessageSize": str(queue["MaximumMessageSize"]),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn,
+                                         "maxReceiveCount": int(queue["RedrivePolicy"]["maxReceiveCount"])}),
+        })["QueueUrl"]
+        return queue_url, dlq_url
+
     def receive(self, queue_url: str, wait: float = 0.0, max_messages: int = 10) -> list[dict]:
         """Receives and deletes what is on the queue; polls up to `wait` seconds for a first one."""
         deadline = time.monotonic() + wait
@@ -382,6 +403,26 @@ def expected_events(readme: Path = EVENTS / "README.md") -> list[dict]:
                 "error": row.get("error", "").strip("`") or None,
             })
     return rows
+
+
+def template(path: Path = ROOT / "template.yaml") -> dict:
+    """A CloudFormation template as data, its short tags (!Ref, !If, !Sub, …) read as {tag: value}."""
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        pass
+
+    def tag(loader, suffix, node):
+        if isinstance(node, yaml.ScalarNode):
+            value = loader.construct_scalar(node)
+        elif isinstance(node, yaml.SequenceNode):
+            value = loader.construct_sequence(node, deep=True)
+        else:
+            value = loader.construct_mapping(node, deep=True)
+        return {suffix: value}
+
+    Loader.add_multi_constructor("!", tag)
+    return yaml.load(path.read_text(), Loader=Loader)
 
 
 def eprint(*args) -> None:

@@ -7,30 +7,12 @@ provider retries."""
 import json
 
 import pytest
-import yaml
 
 import relaystack as stack
 
 
-class _CfnLoader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Ref, !If, !Sub, …) read as {tag: value}."""
-
-
-def _tag(loader, suffix, node):
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)
-    return {suffix: value}
-
-
-_CfnLoader.add_multi_constructor("!", _tag)
-
-
 def template() -> dict:
-    return yaml.load((stack.ROOT / "template.yaml").read_text(), Loader=_CfnLoader)
+    return stack.template()
 
 
 def emf_lines(log_text: str) -> list[dict]:

@@ -1,0 +1,87 @@
+"""scripts/faultproxy.py in front of a real moto: each fault reaches an AWS SDK (boto3, retries off) as
+the failure it stands for, only the requests it matches, only as many times as asked; everything
+else goes through to moto unchanged."""
+
+import boto3
+import botocore.config
+import botocore.exceptions
+import pytest
+
+from faultproxy import FaultProxy
+from runtime_api import local_moto
+
+NO_RETRIES = botocore.config.Config(retries={"total_max_attempts": 1, "mode": "standard"}, connect_timeout=2,
+                                    read_timeout=2)
+
+
+@pytest.fixture(scope="module")
+def moto():
+    with local_moto() as emulator:
+        yield emulator
+
+
+@pytest.fixture
+def proxy(moto):
+    with FaultProxy(moto.endpoint, "test") as proxy:
+        yield proxy
+
+
+def client(service, endpoint):
+    return boto3.session.Session(aws_access_key_id="testing", aws_secret_access_key="testing",
+                                 region_name="us-east-1").client(service, endpoint_url=endpoint, config=NO_RETRIES)
+
+
+def code_of(error: botocore.exceptions.ClientError) -> tuple[int, str]:
+    return error.response["ResponseMetadata"]["HTTPStatusCode"], error.response["Error"]["Code"]
+
+
+def test_each_fault_fails_one_request_then_publishes_go_through(moto, proxy):
+    sns = client("sns", proxy.endpoint)
+    topic = moto.create_topic("proxied")
+    for kind in ("refuse", "500", "throttle", "hang"):
+        proxy.fail(kind, times=1, hang_seconds=4)
+    with pytest.raises(botocore.exceptions.ConnectionClosedError):
+        sns.publish(TopicArn=topic, Message="1")
+    with pytest.raises(botocore.exceptions.ClientError) as error:
+        sns.publish(TopicArn=topic, Message="2")
+    assert code_of(error.value) == (500, "InternalFailure")
+    with pytest.raises(botocore.exceptions.ClientError) as error:
+        sns.publish(TopicArn=topic, Message="3")
+    assert code_of(error.value) == (400, "Throttling")
+    with pytest.raises(botocore.exceptions.ReadTimeoutError):
+        sns.publish(TopicArn=topic, Message="4")
+    assert sns.publish(TopicArn=topic, Message="5")["MessageId"]
+    assert [(r.action, r.topic_arn, r.outcome) for r in proxy.seen()] == [
+        ("Publish", topic, outcome) for outcome in ("refuse", "500", "throttle", "hang", "forwarded 200")]
+    assert proxy.succeeded("Publish", topic) == 1
+
+
+def test_a_fault_on_topics_spares_the_others_until_healed(moto, proxy):
+    sns = client("sns", proxy.endpoint)
+    down, up = moto.create_topic("down"), moto.create_topic("up")
+    proxy.fail("500", topics={down})
+    for _ in range(3):
+        assert sns.publish(TopicArn=up, Message="x")["MessageId"]
+        with pytest.raises(botocore.exceptions.ClientError):
+            sns.publish(TopicArn=down, Message="x")
+    proxy.heal()
+    assert sns.publish(TopicArn=down, Message="x")["MessageId"]
+    assert (proxy.succeeded("Publish", up), proxy.succeeded("Publish", down)) == (3, 1)
+
+
+def test_sqs_json_protocol_requests_are_read_and_failed_as_sqs_fails(moto, proxy):
+    queue = moto.sqs.create_queue(QueueName="proxied")["QueueUrl"]
+    sqs = client("sqs", proxy.endpoint)
+    proxy.fail("throttle", actions={"SendMessage"}, times=1)
+    with pytest.raises(botocore.exceptions.ClientError) as error:
+        sqs.send_message(QueueUrl=queue, MessageBody="x")
+    assert code_of(error.value) == (400, "ThrottlingException")
+    sqs.send_message(QueueUrl=queue, MessageBody="y")
+    assert [(r.action, r.queue_url, r.outcome) for r in proxy.seen()] == [
+        ("SendMessage", queue, "throttle"), ("SendMessage", queue, "forwarded 200")]
+    assert [m["Body"] for m in moto.receive(queue)] == ["y"]
+
+
+def test_an_unknown_fault_is_refused(proxy):
+    with pytest.raises(ValueError):
+        proxy.fail("slow")
