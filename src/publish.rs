@@ -17,7 +17,10 @@ mod sns;
 #[cfg(feature = "aws")]
 mod sqs;
 
-pub use fallback::{Fallback, MAX_MESSAGE_BYTES, NoFallback, Pending, PendingError, QueueError};
+pub use fallback::{
+    FORMAT as FALLBACK_FORMAT, Fallback, MAX_MESSAGE_BYTES, NoFallback, Pending, PendingError,
+    QueueError,
+};
 #[cfg(feature = "aws")]
 pub use sns::{SnsPublisher, sdk_loader};
 #[cfg(feature = "aws")]
