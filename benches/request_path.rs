@@ -530,7 +530,9 @@ fn request_path(c: &mut Criterion) {
             group.bench_function("sdk_publish", |b| {
                 b.iter(|| {
                     tokio.block_on(futures_util::future::join_all(
-                        publishes.iter().map(|p| sdk.publish(black_box(p.request()))),
+                        publishes
+                            .iter()
+                            .map(|p| sdk.publish(black_box(p.request()))),
                     ))
                 })
             });

@@ -64,6 +64,8 @@ pub struct Config {
     pub max_body_bytes: usize,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`).
     pub metrics_namespace: String,
+    /// The SQS queue that keeps publishes that failed (`FALLBACK_QUEUE_URL`); none: a 502.
+    pub fallback_queue_url: Option<String>,
     atlas: ProviderConfig,
     app_services: ProviderConfig,
     monte_carlo: ProviderConfig,
@@ -137,6 +139,17 @@ impl Config {
             ));
         }
 
+        let fallback_queue_url = get("FALLBACK_QUEUE_URL").map(|url| url.trim().to_owned());
+        if fallback_queue_url.as_deref().is_some_and(|url| {
+            !(url.starts_with("https://") || url.starts_with("http://"))
+                || url.contains(char::is_whitespace)
+        }) {
+            return Err(invalid(
+                "FALLBACK_QUEUE_URL",
+                "not an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)",
+            ));
+        }
+
         let provider = |p: Provider| -> Result<ProviderConfig, ConfigError> {
             let prefix = p.env_prefix();
             let var = |suffix: &str| format!("{prefix}_{suffix}");
@@ -171,6 +184,7 @@ impl Config {
             routes,
             max_body_bytes,
             metrics_namespace,
+            fallback_queue_url,
             atlas: provider(Provider::Atlas)?,
             app_services: provider(Provider::AppServices)?,
             monte_carlo: provider(Provider::MonteCarlo)?,
@@ -362,6 +376,28 @@ mod tests {
             let err = load(&[("ALERT_TOPIC_ARN", TOPIC), ("MAX_BODY_BYTES", size)]).unwrap_err();
             assert!(err.to_string().contains("MAX_BODY_BYTES"));
         }
+    }
+
+    #[test]
+    fn reads_the_fallback_queue_url() {
+        let url = "https://sqs.us-east-1.amazonaws.com/123456789012/alert-relay-fallback";
+        let config = load(&[("ALERT_TOPIC_ARN", TOPIC), ("FALLBACK_QUEUE_URL", url)]).unwrap();
+        assert_eq!(config.fallback_queue_url.as_deref(), Some(url));
+        assert_eq!(
+            load(&[("ALERT_TOPIC_ARN", TOPIC)])
+                .unwrap()
+                .fallback_queue_url,
+            None
+        );
+        let err = load(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("FALLBACK_QUEUE_URL", "alert-relay-fallback"),
+        ])
+        .unwrap_err();
+        assert!(
+            err.to_string().starts_with("FALLBACK_QUEUE_URL is invalid"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -11,18 +11,21 @@ use lambda_http::request::LambdaRequest;
 use lambda_http::{Body, Request, RequestExt, Response};
 use serde_json::json;
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use crate::config::Config;
 use crate::event::{Event, EventError};
 use crate::metrics;
 use crate::providers::{AuthError, Credential, Inbound, MalformedPayload, Provider};
-use crate::publish::{PublishError, Publisher, publish_all};
+use crate::publish::{Fallback, NoFallback, Pending, PublishError, Publisher, publish_all};
 
 /// The function: configuration and publisher built once at cold start, shared by every request.
-pub struct Relay<P> {
-    config: Config,
-    publisher: P,
-    metrics: MetricsSink,
+pub struct Relay<P, Q = NoFallback> {
+    pub(crate) config: Config,
+    pub(crate) publisher: P,
+    /// Where publishes that failed go (`FALLBACK_QUEUE_URL`); without it a failure is a 502.
+    pub(crate) fallback: Option<Q>,
+    pub(crate) metrics: MetricsSink,
     /// When a request is received: an alert without a time of its own is dated by it.
     clock: fn() -> OffsetDateTime,
 }
@@ -66,11 +69,12 @@ struct Failure {
     error: PublishError,
 }
 
-/// An alert on every topic it was routed to.
-struct Published {
-    /// The default topic's message id.
-    message_id: String,
-    topics: usize,
+/// What became of an accepted alert.
+enum Delivered {
+    /// On every topic it was routed to; `message_id` is the default topic's.
+    Published { message_id: String, topics: usize },
+    /// Some publishes failed; they are in the fallback queue.
+    Queued { failures: Vec<Failure> },
 }
 
 impl Rejection {
@@ -127,8 +131,22 @@ impl<P: Publisher> Relay<P> {
         Relay {
             config,
             publisher,
+            fallback: None,
             metrics: stdout_sink(),
             clock: OffsetDateTime::now_utc,
+        }
+    }
+}
+
+impl<P: Publisher, Q: Fallback> Relay<P, Q> {
+    /// Keeps the publishes that fail in `queue` and answers 202 instead of 502.
+    pub fn with_fallback<F: Fallback>(self, queue: F) -> Relay<P, F> {
+        Relay {
+            config: self.config,
+            publisher: self.publisher,
+            fallback: Some(queue),
+            metrics: self.metrics,
+            clock: self.clock,
         }
     }
 
@@ -166,7 +184,8 @@ impl<P: Publisher> Relay<P> {
         };
         let provider = trace.provider.map(Provider::slug);
         let counted = match &result {
-            Ok(_) => metrics::Outcome::Published,
+            Ok(Delivered::Published { .. }) => metrics::Outcome::Published,
+            Ok(Delivered::Queued { .. }) => metrics::Outcome::Queued,
             Err(Rejection::Publish(_) | Rejection::Event(_)) => metrics::Outcome::PublishFailed,
             Err(rejection) => metrics::Outcome::Rejected(rejection.reason()),
         };
@@ -181,7 +200,26 @@ impl<P: Publisher> Relay<P> {
         );
         (self.metrics)(&emf);
         match result {
-            Ok(Published { message_id, topics }) => {
+            Ok(Delivered::Queued { failures }) => {
+                log_failures(provider, trace.event_id.as_deref(), &failures);
+                tracing::info!(
+                    provider,
+                    outcome = "queued",
+                    status = 202,
+                    event_id = trace.event_id.as_deref(),
+                    failed_routes = failed_routes(&failures),
+                    form,
+                    secret_index,
+                    duration_us = elapsed_us,
+                    "request"
+                );
+                let event_id = trace.event_id.unwrap_or_default();
+                json_response(
+                    StatusCode::ACCEPTED,
+                    &json!({"status": "queued", "event_id": event_id}),
+                )
+            }
+            Ok(Delivered::Published { message_id, topics }) => {
                 tracing::info!(
                     provider,
                     outcome = "published",
@@ -211,28 +249,17 @@ impl<P: Publisher> Relay<P> {
                 } else {
                     "rejected"
                 };
-                let mut failed_routes = None;
+                let mut failed = None;
                 if let Rejection::Publish(failures) = &rejection {
-                    for failure in failures {
-                        tracing::warn!(
-                            provider,
-                            event_id = trace.event_id.as_deref(),
-                            route = failure.route,
-                            topic = failure.topic_arn,
-                            reason = failure.error.reason(),
-                            error = %failure.error,
-                            "publish failed"
-                        );
-                    }
-                    let routes: Vec<&str> = failures.iter().map(|f| f.route.as_str()).collect();
-                    failed_routes = Some(routes.join(","));
+                    log_failures(provider, trace.event_id.as_deref(), failures);
+                    failed = Some(failed_routes(failures));
                 }
                 tracing::info!(
                     provider,
                     outcome,
                     status = status.as_u16(),
                     reason = rejection.reason(),
-                    failed_routes,
+                    failed_routes = failed,
                     event_id = trace.event_id.as_deref(),
                     form,
                     secret_index,
@@ -250,7 +277,7 @@ impl<P: Publisher> Relay<P> {
         }
     }
 
-    async fn process(&self, request: &Request, trace: &mut Trace) -> Result<Published, Rejection> {
+    async fn process(&self, request: &Request, trace: &mut Trace) -> Result<Delivered, Rejection> {
         let provider = route(request).ok_or(Rejection::UnknownProvider)?;
         let settings = self.config.provider(provider);
         if !settings.is_enabled() {
@@ -279,33 +306,77 @@ impl<P: Publisher> Relay<P> {
         // done here only for the failures that stop before it.
         let mut event_id = || trace.event_id = Some(crate::event::event_id(provider, body));
         let alert = provider.normalize(verified).inspect_err(|_| event_id())?;
-        let event =
-            Event::new(provider, alert, body, (self.clock)()).inspect_err(|_| event_id())?;
+        let received = (self.clock)();
+        let event = Event::new(provider, alert, body, received).inspect_err(|_| event_id())?;
         trace.event_id = Some(event.id.clone());
         let outbox = self.config.routes.outbox(&event)?;
 
         let results = publish_all(&self.publisher, &outbox).await;
         let mut message_id = None;
+        let mut failed = Vec::new();
         let mut failures = Vec::new();
-        for (publish, result) in outbox.publishes.iter().zip(results) {
+        for (index, (publish, result)) in outbox.publishes.iter().zip(results).enumerate() {
             match result {
                 Ok(id) if publish.route == 0 => message_id = Some(id),
                 Ok(_) => {}
-                Err(error) => failures.push(Failure {
-                    route: publish.route_label(),
-                    topic_arn: publish.topic_arn.clone(),
-                    error,
-                }),
+                Err(error) => {
+                    failed.push(index);
+                    failures.push(Failure {
+                        route: publish.route_label(),
+                        topic_arn: publish.topic_arn.clone(),
+                        error,
+                    });
+                }
             }
         }
-        match message_id {
-            Some(message_id) if failures.is_empty() => Ok(Published {
-                message_id,
+        if let (Some(message_id), true) = (&message_id, failures.is_empty()) {
+            return Ok(Delivered::Published {
+                message_id: message_id.clone(),
                 topics: outbox.publishes.len(),
-            }),
-            _ => Err(Rejection::Publish(failures)),
+            });
+        }
+        let Some(queue) = &self.fallback else {
+            return Err(Rejection::Publish(failures));
+        };
+        let first_attempt = received.format(&Rfc3339).unwrap_or_default();
+        let queued = match Pending::of(&outbox, &failed, first_attempt).encode() {
+            Ok(body) => queue.enqueue(body).await.map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        match queued {
+            Ok(()) => Ok(Delivered::Queued { failures }),
+            Err(error) => {
+                tracing::error!(
+                    provider = provider.slug(),
+                    event_id = event.id.as_str(),
+                    error = %error,
+                    "fallback queue failed"
+                );
+                Err(Rejection::Publish(failures))
+            }
         }
     }
+}
+
+/// One warning per failed publish: which route, which topic, why.
+fn log_failures(provider: Option<&str>, event_id: Option<&str>, failures: &[Failure]) {
+    for failure in failures {
+        tracing::warn!(
+            provider,
+            event_id,
+            route = failure.route,
+            topic = failure.topic_arn,
+            reason = failure.error.reason(),
+            error = %failure.error,
+            "publish failed"
+        );
+    }
+}
+
+/// `2,3`: the failed routes' labels.
+fn failed_routes(failures: &[Failure]) -> String {
+    let routes: Vec<&str> = failures.iter().map(|f| f.route.as_str()).collect();
+    routes.join(",")
 }
 
 /// API Gateway only sets `isBase64Encoded` on valid base64, but a hand-made or corrupted event may

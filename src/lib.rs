@@ -2,6 +2,7 @@
 //! Monte Carlo, normalize them into one CloudEvents event, and publish it to Amazon SNS.
 
 pub mod config;
+pub mod dispatch;
 pub mod event;
 pub mod format;
 pub mod handler;
@@ -10,6 +11,7 @@ pub mod metrics;
 pub mod providers;
 pub mod publish;
 pub mod pyform;
+pub mod redrive;
 pub mod route;
 pub mod secrets;
 pub mod signature;

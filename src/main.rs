@@ -1,13 +1,27 @@
-//! Wiring only: logging, configuration, the SNS client, and the Lambda runtime loop.
+//! Wiring only: logging, configuration, the SNS and SQS clients, and the Lambda runtime loop,
+//! which sends each invocation down the HTTP path or, for the fallback queue's SQS batches, the
+//! redrive path.
 
-use std::convert::Infallible;
 use std::process::ExitCode;
 
 use alert_relay::config::Fetched;
+use alert_relay::dispatch::Invocation;
+use alert_relay::publish::{Fallback, SqsQueue, sqs_timeouts};
 use alert_relay::{Config, ConfigError, Relay, SnsPublisher, handler, logging, publish, secrets};
-use lambda_http::request::LambdaRequest;
-use lambda_http::tower::ServiceBuilder;
-use lambda_http::{Adapter, LambdaEvent, Request, service_fn};
+use lambda_http::lambda_runtime::{self, LambdaEvent};
+use lambda_http::tower::Service as _;
+use lambda_http::{Adapter, Request, service_fn};
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+/// What an invocation answers: an API Gateway response (lambda_http's, which it does not name
+/// publicly), or the SQS batch's failures.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Answer<H> {
+    Http(H),
+    Sqs(aws_lambda_events::event::sqs::SqsBatchResponse),
+}
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
@@ -25,19 +39,40 @@ async fn main() -> ExitCode {
         }
     };
     let publisher = SnsPublisher::new(aws_sdk_sns::Client::new(&sdk));
-    let relay = Relay::new(config, publisher);
-
-    let handler = service_fn(|request: Request| {
-        let relay = &relay;
-        async move { Ok::<_, Infallible>(relay.handle(request).await) }
+    let queue = config.fallback_queue_url.clone().map(|url| {
+        let sqs = sqs_timeouts(aws_sdk_sqs::config::Builder::from(&sdk)).build();
+        SqsQueue::new(aws_sdk_sqs::Client::from_conf(sqs), url)
     });
-    let runtime = ServiceBuilder::new()
-        .map_request(|event: LambdaEvent<LambdaRequest>| LambdaEvent {
-            payload: handler::guard_body(event.payload),
-            context: event.context,
-        })
-        .service(Adapter::from(handler));
-    let served = lambda_http::lambda_runtime::run(runtime).await;
+    match queue {
+        Some(queue) => serve(Relay::new(config, publisher).with_fallback(queue)).await,
+        None => serve(Relay::new(config, publisher)).await,
+    }
+}
+
+async fn serve<Q: Fallback>(relay: Relay<SnsPublisher, Q>) -> ExitCode {
+    let relay = &relay;
+    let served = lambda_runtime::run(service_fn(
+        move |event: LambdaEvent<Box<RawValue>>| async move {
+            match Invocation::from_json(event.payload.get())? {
+                Invocation::Sqs(batch) => {
+                    Ok::<_, lambda_http::Error>(Answer::Sqs(relay.redrive(batch).await))
+                }
+                Invocation::Http(request) => {
+                    let handle = service_fn(|request: Request| async move {
+                        Ok::<_, std::convert::Infallible>(relay.handle(request).await)
+                    });
+                    let response = Adapter::from(handle)
+                        .call(LambdaEvent {
+                            payload: handler::guard_body(*request),
+                            context: event.context,
+                        })
+                        .await?;
+                    Ok(Answer::Http(response))
+                }
+            }
+        },
+    ))
+    .await;
     match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {

@@ -14,6 +14,12 @@ pub enum Outcome {
     /// Refused before publishing; the reason is a fixed label (`signature_mismatch`, …).
     Rejected(&'static str),
     PublishFailed,
+    /// Accepted (202): what SNS did not take is in the fallback queue.
+    Queued,
+    /// A fallback-queue record whose publishes all went out (a remainder requeued counts too).
+    Redriven,
+    /// A fallback-queue record left for SQS to retry, or unreadable.
+    RedriveFailed,
 }
 
 /// The EMF line for one request. Every request counts once in `received` and once in exactly one
@@ -27,18 +33,28 @@ pub fn line(
     timestamp_ms: u64,
     duration_ms: f64,
 ) -> String {
-    let (name, published, rejected, publish_failed, reason) = match outcome {
-        Outcome::Published => ("published", Some(1), None, None, None),
-        Outcome::Rejected(reason) => ("rejected", None, Some(1), None, Some(reason)),
-        Outcome::PublishFailed => ("publish_failed", None, None, Some(1), None),
+    let name = match outcome {
+        Outcome::Published => "published",
+        Outcome::Rejected(_) => "rejected",
+        Outcome::PublishFailed => "publish_failed",
+        Outcome::Queued => "queued",
+        Outcome::Redriven => "redriven",
+        Outcome::RedriveFailed => "redrive_failed",
     };
+    let reason = match outcome {
+        Outcome::Rejected(reason) => Some(reason),
+        _ => None,
+    };
+    // A fallback-queue record is not a webhook request: it is not counted in `received`.
+    let webhook = !matches!(outcome, Outcome::Redriven | Outcome::RedriveFailed);
     let metrics = [count("received"), count(name), milliseconds("duration")];
+    let metrics = if webhook { &metrics[..] } else { &metrics[1..] };
     let by_reason = [count("rejected")];
     let directives = [
         Directive {
             namespace,
             dimensions: &[&[], &["provider"]],
-            metrics: &metrics,
+            metrics,
         },
         Directive {
             namespace,
@@ -46,12 +62,16 @@ pub fn line(
             metrics: &by_reason,
         },
     ];
+    let one = |wanted: &str| (name == wanted).then_some(1);
     let line = Line {
         provider,
-        received: 1,
-        published,
-        rejected,
-        publish_failed,
+        received: webhook.then_some(1),
+        published: one("published"),
+        rejected: one("rejected"),
+        publish_failed: one("publish_failed"),
+        queued: one("queued"),
+        redriven: one("redriven"),
+        redrive_failed: one("redrive_failed"),
         duration: duration_ms,
         reason,
         aws: Aws {
@@ -66,13 +86,20 @@ pub fn line(
 #[derive(Serialize)]
 struct Line<'a> {
     provider: &'a str,
-    received: u8,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    received: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     published: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     rejected: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     publish_failed: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    queued: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redriven: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    redrive_failed: Option<u8>,
     duration: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
@@ -173,11 +200,38 @@ mod tests {
     }
 
     #[test]
+    fn queue_outcomes_have_their_own_metrics() {
+        let queued = document("NS", "atlas", Outcome::Queued, 0, 1.0);
+        assert_eq!(
+            (queued["received"].clone(), queued["queued"].clone()),
+            (json!(1), json!(1))
+        );
+        let redriven = document("NS", "atlas", Outcome::Redriven, 0, 1.0);
+        assert_eq!(redriven["redriven"], 1);
+        assert!(
+            redriven.get("received").is_none(),
+            "a record is not a webhook request"
+        );
+        let failed = document("NS", "atlas", Outcome::RedriveFailed, 0, 1.0);
+        assert_eq!(failed["redrive_failed"], 1);
+        let names: Vec<&str> = failed["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["redrive_failed", "duration"]);
+    }
+
+    #[test]
     fn every_metric_named_in_a_directive_has_a_value() {
         for outcome in [
             Outcome::Published,
             Outcome::Rejected("x"),
             Outcome::PublishFailed,
+            Outcome::Queued,
+            Outcome::Redriven,
+            Outcome::RedriveFailed,
         ] {
             let doc = document("NS", "p", outcome, 0, 0.0);
             for directive in doc["_aws"]["CloudWatchMetrics"].as_array().unwrap() {

@@ -11,10 +11,20 @@ use crate::format::Message;
 
 // The AWS SDK is behind the default `aws` feature: what only verifies and normalizes (the fuzz
 // targets, the signer) builds without it.
+mod fallback;
 #[cfg(feature = "aws")]
 mod sns;
 #[cfg(feature = "aws")]
+mod sqs;
+
+pub use fallback::{
+    FORMAT as FALLBACK_FORMAT, Fallback, MAX_MESSAGE_BYTES, NoFallback, Pending, PendingError,
+    QueueError,
+};
+#[cfg(feature = "aws")]
 pub use sns::{SnsPublisher, sdk_loader};
+#[cfg(feature = "aws")]
+pub use sqs::{SqsQueue, sqs_timeouts};
 
 /// Everything one alert publishes, exactly as built: each distinct message once, and the topics
 /// it goes to. What the fallback queue keeps when a publish fails is a part of this.

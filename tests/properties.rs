@@ -86,6 +86,16 @@ fn json_object() -> impl Strategy<Value = Map<String, Value>> {
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
+    /// A fallback-queue record is read back or refused, never a panic: SQS bodies can be anything
+    /// someone sent to the queue.
+    #[test]
+    fn any_queue_record_decodes_or_is_refused(body in ".{0,300}", object in json_object()) {
+        let _ = alert_relay::publish::Pending::decode(&body);
+        let mut tagged = object;
+        tagged.insert("format".into(), Value::from(alert_relay::publish::FALLBACK_FORMAT));
+        let _ = alert_relay::publish::Pending::decode(&Value::Object(tagged).to_string());
+    }
+
     #[test]
     fn arbitrary_bytes_and_headers_never_panic_nor_pass(
         provider in provider(),

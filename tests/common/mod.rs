@@ -310,7 +310,10 @@ pub fn parts(response: Response<Body>) -> (u16, Value) {
     )
 }
 
-pub async fn send<P: Publisher>(relay: &Relay<P>, event: &Value) -> (u16, Value) {
+pub async fn send<P: Publisher, Q: alert_relay::publish::Fallback>(
+    relay: &Relay<P, Q>,
+    event: &Value,
+) -> (u16, Value) {
     parts(relay.handle(request(event)).await)
 }
 pub mod hostile;

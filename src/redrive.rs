@@ -1,0 +1,130 @@
+//! The SQS path: the fallback queue's records published again, byte for byte as first built (the
+//! same event id, message and FIFO ids), with the records that still failed reported back so SQS
+//! retries only those, and moves them to the dead-letter queue after its `maxReceiveCount`.
+
+use std::time::Instant;
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
+use futures_util::future::join_all;
+use time::OffsetDateTime;
+
+use crate::handler::Relay;
+use crate::metrics;
+use crate::publish::{Fallback, Pending, Publisher, publish_all};
+
+/// What became of one record.
+enum Redriven {
+    /// Every pending publish went out.
+    Published,
+    /// Some went out; the rest is a new message on the queue, so none is published twice.
+    Requeued,
+    /// Left on the queue for SQS to retry.
+    Failed(&'static str),
+}
+
+impl<P: Publisher, Q: Fallback> Relay<P, Q> {
+    /// Handles one batch of the fallback queue (`ReportBatchItemFailures`).
+    pub async fn redrive(&self, event: SqsEvent) -> SqsBatchResponse {
+        let outcomes = join_all(event.records.iter().map(|r| self.redrive_record(r))).await;
+        let mut response = SqsBatchResponse::default();
+        for (record, failed) in event.records.iter().zip(outcomes) {
+            if failed {
+                response.add_failure(record.message_id.clone().unwrap_or_default());
+            }
+        }
+        response
+    }
+
+    /// Whether the record must be reported as failed.
+    async fn redrive_record(&self, record: &SqsMessage) -> bool {
+        let started = Instant::now();
+        let message_id = record.message_id.as_deref().unwrap_or_default();
+        let pending = record
+            .body
+            .as_deref()
+            .ok_or_else(|| "the record has no body".to_owned())
+            .and_then(|body| Pending::decode(body).map_err(|e| e.to_string()));
+        let (provider, event_id, outcome) = match pending {
+            Err(error) => {
+                tracing::error!(message_id, error = %error, "unreadable fallback record");
+                ("unknown".to_owned(), None, Redriven::Failed("unreadable"))
+            }
+            Ok(pending) => {
+                let outcome = self.publish_pending(&pending).await;
+                let outbox = pending.outbox;
+                (outbox.attributes.provider, Some(outbox.event_id), outcome)
+            }
+        };
+        let (name, counted, reason) = match outcome {
+            Redriven::Published => ("redriven", metrics::Outcome::Redriven, None),
+            Redriven::Requeued => ("requeued", metrics::Outcome::Redriven, None),
+            Redriven::Failed(reason) => ("failed", metrics::Outcome::RedriveFailed, Some(reason)),
+        };
+        let elapsed = started.elapsed();
+        let now_ms = u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
+            .unwrap_or(0);
+        (self.metrics)(&metrics::line(
+            &self.config.metrics_namespace,
+            &provider,
+            counted,
+            now_ms,
+            elapsed.as_secs_f64() * 1000.0,
+        ));
+        tracing::info!(
+            provider,
+            outcome = name,
+            reason,
+            event_id,
+            message_id,
+            receive_count = record
+                .attributes
+                .get("ApproximateReceiveCount")
+                .map(String::as_str),
+            duration_us = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+            "redrive"
+        );
+        matches!(outcome, Redriven::Failed(_))
+    }
+
+    async fn publish_pending(&self, pending: &Pending) -> Redriven {
+        let outbox = &pending.outbox;
+        let results = publish_all(&self.publisher, outbox).await;
+        let mut failed = Vec::new();
+        for (index, (publish, result)) in outbox.publishes.iter().zip(results).enumerate() {
+            if let Err(error) = result {
+                tracing::warn!(
+                    provider = outbox.attributes.provider.as_str(),
+                    event_id = outbox.event_id.as_str(),
+                    route = publish.route_label(),
+                    topic = publish.topic_arn.as_str(),
+                    reason = error.reason(),
+                    error = %error,
+                    "publish failed"
+                );
+                failed.push(index);
+            }
+        }
+        if failed.is_empty() {
+            return Redriven::Published;
+        }
+        if failed.len() == outbox.publishes.len() {
+            return Redriven::Failed("publish_failed");
+        }
+        // Some topics have it now: only the rest may go round again.
+        let Some(queue) = &self.fallback else {
+            return Redriven::Failed("no_fallback_queue");
+        };
+        let remainder = Pending::of(outbox, &failed, pending.first_attempt.clone());
+        let queued = match remainder.encode() {
+            Ok(body) => queue.enqueue(body).await.map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        match queued {
+            Ok(()) => Redriven::Requeued,
+            Err(error) => {
+                tracing::error!(event_id = outbox.event_id.as_str(), error = %error, "fallback queue failed");
+                Redriven::Failed("requeue_failed")
+            }
+        }
+    }
+}
