@@ -19,6 +19,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -185,8 +186,18 @@ class Fallback:
         """No faults, nothing seen, every queue empty."""
         self.sns.reset()
         self.sqs.reset()
+        # Not PurgeQueue: moto allows one a minute per queue, as SQS does.
         for url in [self.queue, self.dlq, *self.queues.values()]:
-            self.moto.sqs.purge_queue(QueueUrl=url)
+            deadline = time.monotonic() + 30
+            while True:
+                self.moto.drain(url)
+                attributes = self.moto.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                    "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+                if set(attributes.values()) == {"0"}:
+                    break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{url} keeps messages in flight: {attributes}")
+                time.sleep(0.2)  # in flight: visible again after the visibility timeout
         self.trigger.batches.clear()
 
 

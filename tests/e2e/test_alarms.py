@@ -1,14 +1,18 @@
 """The template's alarms watch metrics the function really emits: the EMF lines the running functions
-wrote for a published, a rejected and a failed request declare, under the template's default
-namespace and with no dimensions, every metric an alarm of template.yaml names. The failed request
-is a real one: SNS (moto) refusing a publish to a topic that does not exist is answered 502, so the
-provider retries."""
+wrote for a published, a rejected and a failed request, and for an alert queued during an SNS
+outage, redriven in vain, then redriven, declare, under the template's default namespace and with no
+dimensions, every metric an alarm of template.yaml names. The failed request is a real one: SNS
+(moto) refusing a publish to a topic that does not exist is answered 502, so the provider retries.
+The alarms on the fallback queues watch SQS's own metrics of those queues."""
 
 import json
 
 import pytest
 
 import relaystack as stack
+from conftest import atlas_alert
+
+OUTCOMES = {"published", "rejected", "publish_failed", "queued", "redriven", "redrive_failed"}
 
 
 def template() -> dict:
@@ -47,28 +51,61 @@ def test_a_publish_sns_refuses_is_502_for_the_provider_to_retry(missing_topic_fu
     assert response.json() == {"error": "publish_failed"}
 
 
-def test_every_alarm_watches_a_metric_the_function_emits(function, missing_topic_function):
+def queued_then_redriven(outage, signer) -> None:
+    """An alert queued during an SNS outage (202), redriven while SNS still fails, then after it."""
+    outage.sns.fail("500")
+    response = outage.function.invoke(atlas_alert(signer, outage.work_dir).event)
+    assert stack.response_status(response) == 202, response
+    batch = outage.trigger.poll(wait=10)
+    assert batch is not None and batch.failures == batch.ids
+    outage.sns.heal()
+    assert [b.failures for b in outage.trigger.drain(timeout=60)] == [[]]
+
+
+def test_every_alarm_watches_a_metric_the_function_emits(function, missing_topic_function, outage, signer):
     assert function.send_event(stack.EVENTS / "atlas-valid.json").status_code == 200
     assert function.send_event(stack.EVENTS / "monte-carlo-bad-signature.json").status_code == 401
     assert missing_topic_function.send_event(stack.EVENTS / "atlas-valid.json").status_code == 502
+    queued_then_redriven(outage, signer)
     outcomes: set[str] = set()
     declared: set[tuple[str, str]] = set()  # (namespace, metric) with the dimensionless set
-    logs = [f.service.log_path.read_text(errors="replace") for f in (function, missing_topic_function)]
+    logs = [f.service.log_path.read_text(errors="replace")
+            for f in (function, missing_topic_function, outage.function)]
     for document in emf_lines("\n".join(logs)):
-        outcomes |= {k for k in ("published", "rejected", "publish_failed") if document.get(k) == 1}
+        outcomes |= {k for k in OUTCOMES if document.get(k) == 1}
         for directive in document["_aws"]["CloudWatchMetrics"]:
             if [] in directive["Dimensions"]:
                 declared |= {(directive["Namespace"], m["Name"]) for m in directive["Metrics"]}
-    assert outcomes == {"published", "rejected", "publish_failed"}, f"EMF lines seen for {outcomes}"
+    assert outcomes == OUTCOMES, f"EMF lines seen for {outcomes}"
 
     resources = template()["Resources"]
     namespace = template()["Parameters"]["MetricsNamespace"]["Default"]
     alarms = {name: r["Properties"] for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"}
     ours = {name: p for name, p in alarms.items() if p["Namespace"] == {"Ref": "MetricsNamespace"}}
-    assert {"PublishFailedAlarm", "RejectedSpikeAlarm"} <= ours.keys()
+    assert {"PublishFailedAlarm", "RejectedSpikeAlarm", "RedriveFailedAlarm"} <= ours.keys()
     for name, properties in ours.items():
         assert "Dimensions" not in properties, f"{name}: the EMF totals carry no dimensions"
         assert (namespace, properties["MetricName"]) in declared, f"{name}: {properties['MetricName']} is never emitted"
     # The function is configured with the namespace the template passes it.
     variables = resources["AlertRelayFunction"]["Properties"]["Environment"]["Variables"]
     assert variables["METRICS_NAMESPACE"] == {"Ref": "MetricsNamespace"}
+
+
+def test_the_fallback_alarms_watch_the_fallback_queues():
+    """Any message in the dead-letter queue, and an alert older than 15 minutes in the queue."""
+    resources = template()["Resources"]
+    alarms = {name: r for name, r in resources.items() if r["Type"] == "AWS::CloudWatch::Alarm"
+              and r["Properties"]["Namespace"] == "AWS/SQS"}
+    watched = {
+        (p["Dimensions"][0]["Value"]["GetAtt"], p["MetricName"], p["Statistic"], p["ComparisonOperator"], p["Threshold"])
+        for p in (alarm["Properties"] for alarm in alarms.values())
+    }
+    assert watched == {
+        ("FallbackDeadLetterQueue.QueueName", "ApproximateNumberOfMessagesVisible", "Maximum",
+         "GreaterThanOrEqualToThreshold", 1),
+        ("FallbackQueue.QueueName", "ApproximateAgeOfOldestMessage", "Maximum", "GreaterThanThreshold", 15 * 60),
+    }
+    for name, alarm in alarms.items():
+        assert [d["Name"] for d in alarm["Properties"]["Dimensions"]] == ["QueueName"], name
+        assert alarm["Condition"] == "HasFallbackQueue", name
+    assert resources["RedriveFailedAlarm"]["Condition"] == "HasFallbackQueue"
