@@ -10,6 +10,11 @@ message id and reaches the queue; every forged one answers 401 and publishes not
 Runs twice: with the signing secrets in ATLAS_WEBHOOK_SECRETS, and with them in an AWS Secrets
 Manager secret (moto's) named by ATLAS_WEBHOOK_SECRETS_ARN.
 
+Then the fallback queue (FALLBACK_QUEUE_URL): one process whose SNS endpoint refuses connections
+answers the signed webhook 202 and leaves its publish on the queue; a second, with SNS working, is
+invoked with an SQS event made of that queue message (answered with no batchItemFailures, and the
+CloudEvent reaches the topic's queue), then with one of a record it cannot read (reported).
+
 usage: runtime_smoke.py path/to/bootstrap
 """
 
@@ -25,7 +30,9 @@ from pathlib import Path
 
 import boto3  # from the venv (moto brings it)
 
+from relaystack import free_port
 from runtime_api import RuntimeApi, local_moto
+from sqstrigger import sqs_event
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-atlas-secret-1"  # fake, see events/README.md
@@ -71,6 +78,21 @@ def cases():
     ]
 
 
+def function_env(api, endpoint, topic, extra):
+    """The environment Lambda gives the function, pointed at moto (`endpoint`), plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ATLAS_", "APP_SERVICES_", "MONTE_CARLO_"))}
+    env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION})
+    env.update({
+        "AWS_LAMBDA_RUNTIME_API": api.address,
+        "AWS_LAMBDA_FUNCTION_NAME": "alert-relay", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
+        "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_STREAM_NAME": "smoke",
+        "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/alert-relay",
+        "AWS_ENDPOINT_URL": endpoint, "ALERT_TOPIC_ARN": topic,
+    })
+    env.update(extra)
+    return env
+
+
 def run_scenario(bootstrap, moto, secret_env):
     """One function process against fresh topic and queue; returns a list of failures."""
     api = RuntimeApi()
@@ -82,16 +104,7 @@ def run_scenario(bootstrap, moto, secret_env):
         topic = moto.create_topic(name)
         queue_url = moto.subscribe_queue(topic, name)  # raw delivery
 
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ATLAS_", "APP_SERVICES_", "MONTE_CARLO_"))}
-        env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION})
-        env.update({
-            "AWS_LAMBDA_RUNTIME_API": api.address,
-            "AWS_LAMBDA_FUNCTION_NAME": "alert-relay", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
-            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_STREAM_NAME": "smoke",
-            "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/alert-relay",
-            "AWS_ENDPOINT_URL": moto.endpoint, "ALERT_TOPIC_ARN": topic,
-        })
-        env.update(secret_env)
+        env = function_env(api, moto.endpoint, topic, secret_env)
         started = time.monotonic()
         function = subprocess.Popen([str(bootstrap)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         published_id = None
@@ -133,6 +146,79 @@ def run_scenario(bootstrap, moto, secret_env):
     return failures
 
 
+def invoke_once(bootstrap, api, env, request_id, event):
+    """Starts the function, hands it one event, returns (kind, answer as JSON or None, output)."""
+    run = api.new_run()
+    function = subprocess.Popen([str(bootstrap)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        run.invoke(request_id, event)
+        kind, got_id, body, _ = run.result(timeout=30)
+        answer = json.loads(body) if kind == "response" and got_id == request_id else None
+    finally:
+        function.kill()
+        output = function.communicate()[0].decode(errors="replace")
+        run.end()
+    return kind, answer, output
+
+
+def run_fallback_scenario(bootstrap, moto):
+    """A webhook queued while SNS refuses connections, then redriven by an SQS event; and a record
+    the function cannot read, reported in batchItemFailures. Returns a list of failures."""
+    failures = []
+    outputs = []
+    name = f"fallback-{int(time.time() * 1000)}"
+    topic = moto.create_topic(name)
+    delivered = moto.subscribe_queue(topic, name)
+    queue_url, _ = moto.fallback_queues(f"{name}-queue")
+    queue_arn = moto.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    secrets = {"ATLAS_WEBHOOK_SECRETS": SECRET, "FALLBACK_QUEUE_URL": queue_url}
+    api = RuntimeApi()
+
+    def check(ok, what):
+        print(f"{'ok  ' if ok else 'FAIL'} {what}")
+        if not ok:
+            failures.append(what)
+        return ok
+
+    def received(url):
+        return moto.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, AttributeNames=["All"],
+                                        MessageAttributeNames=["All"], WaitTimeSeconds=1).get("Messages", [])
+
+    try:
+        dead_sns = {"AWS_ENDPOINT_URL_SNS": f"http://127.0.0.1:{free_port()}", **secrets}
+        event = cases()[0][1]
+        kind, answer, output = invoke_once(bootstrap, api, function_env(api, moto.endpoint, topic, dead_sns), "fb-0", event)
+        outputs.append(output)
+        body = json.loads((answer or {}).get("body") or "{}")
+        check(kind == "response" and answer.get("statusCode") == 202 and body.get("status") == "queued",
+              f"SNS unreachable -> {answer and answer.get('statusCode')} {body}")
+        queued = received(queue_url)
+        check(len(queued) == 1, f"fallback queue holds {len(queued)} message(s), expected 1")
+
+        working = function_env(api, moto.endpoint, topic, secrets)
+        if queued:
+            kind, answer, output = invoke_once(bootstrap, api, working, "fb-1", sqs_event(queued, queue_arn))
+            outputs.append(output)
+            check(kind == "response" and answer == {"batchItemFailures": []},
+                  f"SQS event of the queued message -> {kind} {answer}")
+            events = [json.loads(m["Body"]) for m in received(delivered)]
+            check([e.get("id") for e in events] == [body.get("event_id")],
+                  f"the topic's queue received the CloudEvent {body.get('event_id')} once")
+
+        moto.sqs.send_message(QueueUrl=queue_url, MessageBody="not a pending publish")
+        unreadable = received(queue_url)
+        kind, answer, output = invoke_once(bootstrap, api, working, "fb-2", sqs_event(unreadable, queue_arn))
+        outputs.append(output)
+        expected = {"batchItemFailures": [{"itemIdentifier": m["MessageId"]} for m in unreadable]}
+        check(len(unreadable) == 1 and kind == "response" and answer == expected,
+              f"SQS event of an unreadable record -> {kind} {answer}")
+    finally:
+        api.close()
+    if failures:
+        print("\n".join(outputs))
+    return failures
+
+
 def check_bad_secret(bootstrap, moto_url, arn):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
     env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION,
@@ -158,6 +244,8 @@ def main():
         secrets = session.client("secretsmanager", endpoint_url=moto.endpoint)
         arn = secrets.create_secret(Name="alert-relay/atlas", SecretString=json.dumps(["test-atlas-old-secret", SECRET]))["ARN"]
         failures += run_scenario(bootstrap, moto, {"ATLAS_WEBHOOK_SECRETS_ARN": arn})
+        print("== the fallback queue: a webhook queued while SNS is unreachable, then an SQS event redrives it")
+        failures += run_fallback_scenario(bootstrap, moto)
         print("== a secret that cannot be read stops the start, naming the variable")
         failures += check_bad_secret(bootstrap, moto.endpoint, arn.replace("alert-relay/atlas", "alert-relay/missing"))
     if failures:
