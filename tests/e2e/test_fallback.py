@@ -77,6 +77,12 @@ def drain(outage):
     return batches
 
 
+def shown(document: dict, width: int = 160) -> str:
+    """A pending message for a reader (`pytest -s`): each stored message body cut to `width`."""
+    messages = [{**m, "body": m["body"][:width] + ("…" if len(m["body"]) > width else "")} for m in document["messages"]]
+    return json.dumps({**document, "messages": messages}, indent=1, ensure_ascii=False)
+
+
 def message_of(document: dict, topic_arn: str) -> dict:
     """The stored message a pending publish to `topic_arn` refers to."""
     [publish] = [p for p in document["publishes"] if p["topic_arn"] == topic_arn]
@@ -87,6 +93,7 @@ def test_an_sns_outage_is_answered_202_and_each_topic_gets_one_copy_after_it(out
     alert = atlas_alert(signer, outage.work_dir)
     outage.sns.fail("500")
     status, body = invoke(outage, alert)
+    print(f"\nwebhook during the outage -> {status} {json.dumps(body)}")
     assert (status, body) == (202, {"status": "queued", "event_id": alert.event_id})
     assert published(outage) == dict.fromkeys(FALLBACK_TOPICS, 0)
 
@@ -94,6 +101,8 @@ def test_an_sns_outage_is_answered_202_and_each_topic_gets_one_copy_after_it(out
     batch = poll(outage)
     assert batch.failures == batch.ids and len(batch.ids) == 1
     document = pending(batch.messages[0]["Body"])
+    print(f"queued message ({len(batch.messages[0]['Body'])} bytes), redriven while SNS is down -> "
+          f"{json.dumps(batch.response)}:\n{shown(document)}")
     assert document["event_id"] == alert.event_id
     datetime.fromisoformat(document["first_attempt"].replace("Z", "+00:00"))  # RFC 3339
     assert document["attributes"] == {"provider": "atlas", "status": "open", "severity": "unknown",
@@ -116,6 +125,10 @@ def test_an_sns_outage_is_answered_202_and_each_topic_gets_one_copy_after_it(out
     assert [b.failures for b in batches] == [[]]
     assert batches[0].ids == batch.ids  # the same message, received again
     got = deliveries(outage, expect=4)
+    print(f"SNS back, redriven -> {json.dumps(batches[0].response)}")
+    for name, messages in got.items():
+        for message in messages:
+            print(f"  {name} received: {message['Body'][:150]}…")
     assert counts(got) == dict.fromkeys(FALLBACK_TOPICS, 1)
     assert published(outage) == dict.fromkeys(FALLBACK_TOPICS, 1)
     # Byte for byte what was built at the first attempt, on every CloudEvents topic.
