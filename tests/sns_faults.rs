@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use alert_relay::providers::{Provider, SignedForm};
 use alert_relay::{SnsPublisher, publish};
-use aws_sdk_sns::config::{Credentials, Region};
 use common::*;
 use serde_json::json;
 
@@ -19,13 +18,7 @@ use serde_json::json;
 const BUDGET: Duration = Duration::from_secs(8);
 
 async fn publisher(endpoint: &str) -> SnsPublisher {
-    let sdk = publish::sdk_loader()
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
-    SnsPublisher::new(aws_sdk_sns::Client::new(&sdk))
+    SnsPublisher::new(aws_sdk_sns::Client::new(&local_sdk(endpoint).await))
 }
 
 /// A local HTTP server that answers every request with `response`, or never answers at all.
@@ -132,12 +125,7 @@ async fn a_reply_without_message_id_is_502() {
 
 /// The fallback queue on the real SQS client, at `endpoint`.
 async fn queue(endpoint: &str) -> alert_relay::publish::SqsQueue {
-    let sdk = publish::sdk_loader()
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
+    let sdk = local_sdk(endpoint).await;
     let config = publish::sqs_timeouts(aws_sdk_sqs::config::Builder::from(&sdk)).build();
     alert_relay::publish::SqsQueue::new(
         aws_sdk_sqs::Client::from_conf(config),
