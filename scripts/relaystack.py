@@ -490,6 +490,7 @@ def _printed_problem(command: str, done: subprocess.CompletedProcess) -> str | N
     else:
         return "no expectation for this command: add one to relaystack._printed_problem"
     status_line = done.stdout.split("\n", 1)[0].split()
-    if len(status_line) >= 2 and status_line[0].startswith("HTTP/") and status_line[1] == expected:
+    # curl -i says `HTTP/1.1 200 OK`; alert-relay-sign send says `HTTP 200 OK`.
+    if len(status_line) >= 2 and status_line[0].startswith("HTTP") and status_line[1] == expected:
         return None
     return f"expected HTTP {expected}, got: {done.stdout[:300]!r} {done.stderr.strip()}"

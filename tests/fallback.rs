@@ -7,7 +7,6 @@ mod common;
 use std::sync::{Arc, Mutex};
 
 use alert_relay::dispatch::Invocation;
-use alert_relay::providers::{Provider, SignedForm};
 use alert_relay::publish::{Fallback, Pending, PublishRequest, QueueError};
 use alert_relay::{PublishError, Publisher, Relay};
 use aws_lambda_events::event::sqs::SqsEvent;
@@ -83,18 +82,6 @@ fn routed(sns: &Sns, queue: &Queue) -> Relay<Sns, Queue> {
         .with_fallback(queue.clone())
 }
 
-fn sev1() -> Value {
-    let mut body: Value = serde_json::from_str(MC_VOLUME_SEED).unwrap();
-    body["payload"]["declared_alert_severity"] = json!("SEV-1");
-    Http::signed(
-        Provider::MonteCarlo,
-        SECRETS[0],
-        &body.to_string(),
-        SignedForm::Raw,
-    )
-    .v2()
-}
-
 /// An SQS batch, as Lambda's event source mapping delivers the queue's messages.
 fn batch(bodies: &[String]) -> SqsEvent {
     let records: Vec<Value> = bodies
@@ -128,7 +115,7 @@ async fn an_sns_outage_is_answered_202_and_queued_then_redriven_byte_for_byte() 
     let (sns, queue) = (Sns::default(), Queue::default());
     let relay = routed(&sns, &queue);
     sns.down(&[TOPIC, PAGING, DATA, CHAT]);
-    let (status, body) = send(&relay, &sev1()).await;
+    let (status, body) = send(&relay, &sev1_monte_carlo().v2()).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["status"], "queued");
     let event_id = body["event_id"].as_str().unwrap().to_owned();
@@ -149,7 +136,7 @@ async fn an_sns_outage_is_answered_202_and_queued_then_redriven_byte_for_byte() 
     // The same alert published without an outage: what the redrive must reproduce exactly.
     let reference = Sns::default();
     let direct = routed(&reference, &Queue::default());
-    assert_eq!(send(&direct, &sev1()).await.0, 200);
+    assert_eq!(send(&direct, &sev1_monte_carlo().v2()).await.0, 200);
 
     sns.down(&[]);
     let response = relay.redrive(batch(&queued)).await;
@@ -177,7 +164,7 @@ async fn only_the_failed_publishes_are_queued() {
     let (sns, queue) = (Sns::default(), Queue::default());
     let relay = routed(&sns, &queue);
     sns.down(&[DATA, CHAT]);
-    let (status, _) = send(&relay, &sev1()).await;
+    let (status, _) = send(&relay, &sev1_monte_carlo().v2()).await;
     assert_eq!(status, 202);
     let pending = Pending::decode(&queue.take()[0]).unwrap();
     let topics: Vec<&str> = pending
@@ -201,7 +188,7 @@ async fn a_partial_redrive_requeues_the_rest_and_publishes_nothing_twice() {
     let (sns, queue) = (Sns::default(), Queue::default());
     let relay = routed(&sns, &queue);
     sns.down(&[TOPIC, PAGING, DATA, CHAT]);
-    assert_eq!(send(&relay, &sev1()).await.0, 202);
+    assert_eq!(send(&relay, &sev1_monte_carlo().v2()).await.0, 202);
     let first = queue.take();
 
     sns.down(&[PAGING, DATA]); // two of the three routes still down
@@ -244,7 +231,7 @@ async fn records_that_still_fail_or_cannot_be_read_are_reported_and_no_other() {
     let (sns, queue) = (Sns::default(), Queue::default());
     let relay = routed(&sns, &queue);
     sns.down(&[TOPIC, PAGING, DATA, CHAT]);
-    assert_eq!(send(&relay, &sev1()).await.0, 202);
+    assert_eq!(send(&relay, &sev1_monte_carlo().v2()).await.0, 202);
     let good = queue.take().remove(0);
     let mut other = good.clone();
     other = other.replace(CHAT, "arn:aws:sns:us-east-1:123456789012:gone");
@@ -277,7 +264,7 @@ async fn sns_and_the_queue_both_down_is_502() {
     );
     let relay = routed(&sns, &queue);
     sns.down(&[CHAT]);
-    let (status, body) = send(&relay, &sev1()).await;
+    let (status, body) = send(&relay, &sev1_monte_carlo().v2()).await;
     assert_eq!((status, body), (502, json!({"error": "publish_failed"})));
 }
 
@@ -286,7 +273,7 @@ async fn a_partial_redrive_whose_requeue_fails_is_reported() {
     let (sns, queue) = (Sns::default(), Queue::default());
     let relay = routed(&sns, &queue);
     sns.down(&[TOPIC, PAGING, DATA, CHAT]);
-    assert_eq!(send(&relay, &sev1()).await.0, 202);
+    assert_eq!(send(&relay, &sev1_monte_carlo().v2()).await.0, 202);
     let queued = queue.take();
     let broken = Queue {
         broken: true,
@@ -324,7 +311,13 @@ fn sqs_events_go_to_the_redrive_path_and_api_gateway_events_to_http() {
     }
     // A body mentioning Records is still HTTP; a list of records from elsewhere is not SQS.
     assert!(matches!(
-        Invocation::from_json(&sev1().to_string().replace("incident", "Records")).unwrap(),
+        Invocation::from_json(
+            &sev1_monte_carlo()
+                .v2()
+                .to_string()
+                .replace("incident", "Records")
+        )
+        .unwrap(),
         Invocation::Http(_)
     ));
     let s3 = r#"{"Records":[{"eventSource":"aws:s3"}]}"#;

@@ -9,11 +9,9 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use alert_relay::providers::{Provider, SignedForm};
-use alert_relay::{Publisher, SnsPublisher, publish};
-use aws_sdk_sns::config::{Credentials, Region};
+use alert_relay::{Publisher, SnsPublisher};
 use common::*;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// How long the endpoint holds a publish waiting for the others: a bound, not a measurement.
 const HOLD: Duration = Duration::from_millis(1500);
@@ -109,13 +107,7 @@ fn serve(stream: TcpStream, gate: &Gate) {
 }
 
 async fn sns(endpoint: &str) -> SnsPublisher {
-    let sdk = publish::sdk_loader()
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
-    SnsPublisher::new(aws_sdk_sns::Client::new(&sdk))
+    SnsPublisher::new(aws_sdk_sns::Client::new(&local_sdk(endpoint).await))
 }
 
 /// Three routes that all match a SEV-1 Monte Carlo alert: four topics in all.
@@ -130,21 +122,10 @@ fn four_topics<P: Publisher>(publisher: P) -> alert_relay::Relay<P> {
     quiet(config_from(&vars), publisher)
 }
 
-fn sev1() -> Http {
-    let mut body: Value = serde_json::from_str(MC_VOLUME_SEED).unwrap();
-    body["payload"]["declared_alert_severity"] = json!("SEV-1");
-    Http::signed(
-        Provider::MonteCarlo,
-        SECRETS[0],
-        &body.to_string(),
-        SignedForm::Raw,
-    )
-}
-
 #[tokio::test]
 async fn an_alerts_publishes_are_all_in_flight_at_once() {
     let relay = four_topics(sns(&gated_sns(4)).await);
-    let (status, body) = send(&relay, &sev1().v2()).await;
+    let (status, body) = send(&relay, &sev1_monte_carlo().v2()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["topics"], 4);
 }
@@ -164,6 +145,6 @@ async fn the_gate_refuses_publishes_sent_one_after_another() {
         }
     }
     let relay = four_topics(OneAtATime(sns(&gated_sns(4)).await, Default::default()));
-    let (status, body) = send(&relay, &sev1().v2()).await;
+    let (status, body) = send(&relay, &sev1_monte_carlo().v2()).await;
     assert_eq!((status, body), (502, json!({"error": "publish_failed"})));
 }

@@ -3,33 +3,17 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use alert_relay::logging;
 use alert_relay::providers::{Provider, SignedForm};
 use common::*;
 use serde_json::Value;
-
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
 
 /// Text from the requests that must never reach a log line.
 const BODY_MARKER: &str = "body-marker-7f3a";
 
 #[tokio::test]
 async fn logs_one_line_per_request_without_secrets_signatures_queries_or_bodies() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let _guard = tracing::subscriber::set_default(logging::subscriber(move || writer.clone()));
 

@@ -4,9 +4,6 @@
 
 mod common;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
-
 use alert_relay::event::SNS_MAX_MESSAGE_BYTES;
 use alert_relay::logging;
 use alert_relay::providers::{Provider, SignedForm};
@@ -34,22 +31,11 @@ fn routed<P: alert_relay::Publisher>(publisher: P) -> alert_relay::Relay<P> {
     quiet(config_from(&vars), publisher)
 }
 
-fn sev1_monte_carlo() -> String {
-    let mut body: Value = serde_json::from_str(MC_VOLUME_SEED).unwrap();
-    body["payload"]["declared_alert_severity"] = json!("SEV-1");
-    body.to_string()
-}
-
 #[tokio::test]
 async fn an_alert_goes_to_the_default_topic_and_every_matching_route() {
     let recording = Recording::default();
     let relay = routed(recording.clone());
-    let request = Http::signed(
-        Provider::MonteCarlo,
-        SECRETS[0],
-        &sev1_monte_carlo(),
-        SignedForm::Raw,
-    );
+    let request = sev1_monte_carlo();
     let (status, body) = send(&relay, &request.v2()).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["topics"], 4);
@@ -204,33 +190,15 @@ impl Publisher for MissingTopic {
     }
 }
 
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn a_route_whose_topic_is_missing_answers_502_and_the_log_names_it() {
-    let capture = Capture::default();
+    let capture = LogCapture::default();
     let writer = capture.clone();
     let _guard = tracing::subscriber::set_default(logging::subscriber(move || writer.clone()));
 
     let recording = Recording::default();
     let relay = routed(MissingTopic(DATA_FIFO, recording.clone()));
-    let request = Http::signed(
-        Provider::MonteCarlo,
-        SECRETS[0],
-        &sev1_monte_carlo(),
-        SignedForm::Raw,
-    );
+    let request = sev1_monte_carlo();
     let (status, body) = send(&relay, &request.v2()).await;
     assert_eq!((status, body), (502, json!({"error": "publish_failed"})));
     assert_eq!(
@@ -239,7 +207,7 @@ async fn a_route_whose_topic_is_missing_answers_502_and_the_log_names_it() {
         "the other topics were still published"
     );
 
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
     let lines: Vec<Value> = logs
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())

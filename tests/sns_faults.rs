@@ -11,7 +11,6 @@ use std::time::{Duration, Instant};
 
 use alert_relay::providers::{Provider, SignedForm};
 use alert_relay::{SnsPublisher, publish};
-use aws_sdk_sns::config::{Credentials, Region};
 use common::*;
 use serde_json::json;
 
@@ -19,13 +18,7 @@ use serde_json::json;
 const BUDGET: Duration = Duration::from_secs(8);
 
 async fn publisher(endpoint: &str) -> SnsPublisher {
-    let sdk = publish::sdk_loader()
-        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .load()
-        .await;
-    SnsPublisher::new(aws_sdk_sns::Client::new(&sdk))
+    SnsPublisher::new(aws_sdk_sns::Client::new(&local_sdk(endpoint).await))
 }
 
 /// A local HTTP server that answers every request with `response`, or never answers at all.
@@ -128,4 +121,47 @@ async fn a_reply_without_message_id_is_502() {
         "no message id",
     )
     .await;
+}
+
+/// The fallback queue on the real SQS client, at `endpoint`.
+async fn queue(endpoint: &str) -> alert_relay::publish::SqsQueue {
+    let sdk = local_sdk(endpoint).await;
+    let config = publish::sqs_timeouts(aws_sdk_sqs::config::Builder::from(&sdk)).build();
+    alert_relay::publish::SqsQueue::new(
+        aws_sdk_sqs::Client::from_conf(config),
+        "https://sqs.us-east-1.amazonaws.com/123456789012/fallback",
+    )
+}
+
+/// Lambda's timeout in the template: SNS's budget and the queue's together must end before it.
+const FUNCTION_TIMEOUT: Duration = Duration::from_secs(10);
+
+#[tokio::test]
+async fn sns_and_the_queue_both_hanging_is_502_inside_the_function_timeout() {
+    let relay =
+        quiet(config(), publisher(&serve(None)).await).with_fallback(queue(&serve(None)).await);
+    let request = Http::signed(Provider::Atlas, SECRETS[0], ATLAS_SEED, SignedForm::Raw);
+    let started = Instant::now();
+    let answer = send(&relay, &request.v2()).await;
+    let took = started.elapsed();
+    assert_eq!(answer, (502, json!({"error": "publish_failed"})));
+    assert!(took < FUNCTION_TIMEOUT, "took {took:?}");
+    eprintln!("SNS and SQS hanging: 502 after {took:?}");
+}
+
+#[tokio::test]
+async fn sns_hanging_and_the_queue_answering_is_202() {
+    let sent = r#"{"MessageId":"5fea7756-0ea4-451a-a703-a558b933e274","MD5OfMessageBody":"00000000000000000000000000000000"}"#;
+    let sqs = serve(Some(format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{sent}",
+        sent.len()
+    )));
+    let relay = quiet(config(), publisher(&serve(None)).await).with_fallback(queue(&sqs).await);
+    let request = Http::signed(Provider::Atlas, SECRETS[0], ATLAS_SEED, SignedForm::Raw);
+    let started = Instant::now();
+    let (status, body) = send(&relay, &request.v2()).await;
+    let took = started.elapsed();
+    assert_eq!((status, &body["status"]), (202, &json!("queued")), "{body}");
+    assert!(took < FUNCTION_TIMEOUT, "took {took:?}");
+    eprintln!("SNS hanging, queue up: 202 after {took:?}");
 }

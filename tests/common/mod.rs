@@ -140,6 +140,51 @@ impl Publisher for Failing {
     }
 }
 
+/// Monte Carlo's volume-anomaly seed declared `SEV-1` (severity `critical`), signed with secret 0:
+/// an alert every example route matches.
+pub fn sev1_monte_carlo() -> Http {
+    let mut body: Value = serde_json::from_str(MC_VOLUME_SEED).unwrap();
+    body["payload"]["declared_alert_severity"] = json!("SEV-1");
+    Http::signed(
+        Provider::MonteCarlo,
+        SECRETS[0],
+        &body.to_string(),
+        SignedForm::Raw,
+    )
+}
+
+/// A log writer that keeps what it is given, for `logging::subscriber`.
+#[derive(Clone, Default)]
+pub struct LogCapture(pub Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for LogCapture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl LogCapture {
+    pub fn text(&self) -> String {
+        String::from_utf8(self.0.lock().unwrap().clone()).unwrap()
+    }
+}
+
+/// The SDK settings `main` uses, pointed at a local `endpoint` with fake credentials.
+#[cfg(feature = "aws")]
+pub async fn local_sdk(endpoint: &str) -> aws_config::SdkConfig {
+    use aws_sdk_sns::config::{Credentials, Region};
+    alert_relay::publish::sdk_loader()
+        .credentials_provider(Credentials::new("testing", "testing", None, None, "test"))
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .load()
+        .await
+}
+
 /// A relay whose EMF metric lines are dropped instead of written to stdout.
 pub fn quiet<P: Publisher>(config: Config, publisher: P) -> Relay<P> {
     Relay::new(config, publisher).with_metrics(Box::new(|_| {}))
