@@ -135,6 +135,15 @@ def main():
     # A temporary HOME: no ~/.aws files, as on Lambda.
     with local_moto() as moto, RuntimeApi() as api, tempfile.TemporaryDirectory() as home:
         topic = moto.create_topic("alerts")
+        # As deployed: three routes (one matches every alert, in the chatbot format) and the
+        # fallback queue, so their parsing and clients are part of every cold start.
+        routes = [
+            {"topic": moto.create_topic("paging"), "filter": {"severity": ["critical", "error"]}},
+            {"topic": moto.create_topic("data-team"), "filter": {"provider": ["monte-carlo"]}},
+            {"topic": moto.create_topic("chat"), "filter": {"status": [{"anything-but": "informational"}]},
+             "format": "chatbot"},
+        ]
+        fallback = moto.sqs.create_queue(QueueName="fallback")["QueueUrl"]
         env = {
             "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "HOME": home, "TZ": ":UTC",
             "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
@@ -143,7 +152,8 @@ def main():
             "AWS_LAMBDA_FUNCTION_NAME": "alert-relay", "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128",
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST", "AWS_LAMBDA_LOG_STREAM_NAME": "coldstart",
             "AWS_LAMBDA_LOG_GROUP_NAME": "/aws/lambda/alert-relay",
-            "AWS_ENDPOINT_URL_SNS": moto.endpoint, "ALERT_TOPIC_ARN": topic,
+            "AWS_ENDPOINT_URL_SNS": moto.endpoint, "AWS_ENDPOINT_URL_SQS": moto.endpoint,
+            "ALERT_TOPIC_ARN": topic, "ALERT_ROUTES": json.dumps(routes), "FALLBACK_QUEUE_URL": fallback,
             "ATLAS_WEBHOOK_SECRETS": secrets["atlas"],
             "APP_SERVICES_WEBHOOK_SECRETS": secrets["app-services"],
             "MONTE_CARLO_WEBHOOK_SECRETS": secrets["monte-carlo"],
