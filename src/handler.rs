@@ -96,8 +96,7 @@ impl Rejection {
             Rejection::UnknownProvider => "unknown_provider",
             Rejection::MethodNotAllowed => "method_not_allowed",
             Rejection::TooLarge => "payload_too_large",
-            Rejection::Auth(AuthError::Missing) => "missing_signature",
-            Rejection::Auth(AuthError::Invalid(_)) => "invalid_signature",
+            Rejection::Auth(error) => error.code(),
             Rejection::Malformed(_) => "malformed_payload",
             Rejection::Publish(_) => "publish_failed",
             Rejection::Event(_) => "internal_error",
@@ -108,8 +107,7 @@ impl Rejection {
     fn reason(&self) -> &'static str {
         match self {
             Rejection::Auth(AuthError::Invalid(why)) => why.reason(),
-            Rejection::Malformed(MalformedPayload::NotJson(_)) => "not_json",
-            Rejection::Malformed(MalformedPayload::NotAnObject) => "not_an_object",
+            Rejection::Malformed(malformed) => malformed.reason(),
             Rejection::Publish(failures) => failures
                 .first()
                 .map_or("publish_failed", |f| f.error.reason()),
