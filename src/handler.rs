@@ -17,7 +17,7 @@ use crate::config::Config;
 use crate::event::{Event, EventError};
 use crate::metrics;
 use crate::providers::{AuthError, Credential, Inbound, MalformedPayload, Provider};
-use crate::publish::{Fallback, NoFallback, Pending, PublishError, Publisher, publish_all};
+use crate::publish::{Fallback, NoFallback, Outbox, Pending, PublishError, Publisher, publish_all};
 
 /// The function: configuration and publisher built once at cold start, shared by every request.
 pub struct Relay<P, Q = NoFallback> {
@@ -63,10 +63,27 @@ enum Rejection {
 
 /// A publish that failed: the route's label (`default` or its position) and why.
 #[derive(Debug)]
-struct Failure {
+pub(crate) struct Failure {
     route: String,
     topic_arn: String,
     error: PublishError,
+}
+
+/// What one round of an outbox's publishes left.
+pub(crate) struct Round {
+    /// The default topic's message id, when it took the alert.
+    pub(crate) message_id: Option<String>,
+    /// Indexes into `Outbox::publishes` of the publishes that failed, and why each did.
+    pub(crate) failed: Vec<usize>,
+    pub(crate) failures: Vec<Failure>,
+}
+
+/// Why failed publishes are not in the fallback queue.
+pub(crate) enum Unqueued {
+    /// `FALLBACK_QUEUE_URL` is not set.
+    NoQueue,
+    /// The queue refused or could not be reached (logged).
+    Failed,
 }
 
 /// What became of an accepted alert.
@@ -187,8 +204,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             Err(Rejection::Publish(_) | Rejection::Event(_)) => metrics::Outcome::PublishFailed,
             Err(rejection) => metrics::Outcome::Rejected(rejection.reason()),
         };
-        let now_ms = u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-            .unwrap_or(0);
+        let now_ms = metrics::now_ms();
         let emf = metrics::line(
             &self.config.metrics_namespace,
             provider.unwrap_or("unknown"),
@@ -309,17 +325,39 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         trace.event_id = Some(event.id.clone());
         let outbox = self.config.routes.outbox(&event)?;
 
-        let results = publish_all(&self.publisher, &outbox).await;
-        let mut message_id = None;
-        let mut failed = Vec::new();
-        let mut failures = Vec::new();
+        let Round {
+            message_id,
+            failed,
+            failures,
+        } = self.publish_round(&outbox).await;
+        if let (Some(message_id), true) = (message_id, failures.is_empty()) {
+            return Ok(Delivered::Published {
+                message_id,
+                topics: outbox.publishes.len(),
+            });
+        }
+        let first_attempt = received.format(&Rfc3339).unwrap_or_default();
+        match self.keep(&outbox, &failed, first_attempt).await {
+            Ok(()) => Ok(Delivered::Queued { failures }),
+            Err(Unqueued::NoQueue | Unqueued::Failed) => Err(Rejection::Publish(failures)),
+        }
+    }
+
+    /// Publishes every one of `outbox`'s publishes at once.
+    pub(crate) async fn publish_round(&self, outbox: &Outbox) -> Round {
+        let results = publish_all(&self.publisher, outbox).await;
+        let mut round = Round {
+            message_id: None,
+            failed: Vec::new(),
+            failures: Vec::new(),
+        };
         for (index, (publish, result)) in outbox.publishes.iter().zip(results).enumerate() {
             match result {
-                Ok(id) if publish.route == 0 => message_id = Some(id),
+                Ok(id) if publish.route == 0 => round.message_id = Some(id),
                 Ok(_) => {}
                 Err(error) => {
-                    failed.push(index);
-                    failures.push(Failure {
+                    round.failed.push(index);
+                    round.failures.push(Failure {
                         route: publish.route_label(),
                         topic_arn: publish.topic_arn.clone(),
                         error,
@@ -327,37 +365,37 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                 }
             }
         }
-        if let (Some(message_id), true) = (&message_id, failures.is_empty()) {
-            return Ok(Delivered::Published {
-                message_id: message_id.clone(),
-                topics: outbox.publishes.len(),
-            });
-        }
+        round
+    }
+
+    /// Writes `outbox`'s publishes at `failed` to the fallback queue, as one message.
+    pub(crate) async fn keep(
+        &self,
+        outbox: &Outbox,
+        failed: &[usize],
+        first_attempt: String,
+    ) -> Result<(), Unqueued> {
         let Some(queue) = &self.fallback else {
-            return Err(Rejection::Publish(failures));
+            return Err(Unqueued::NoQueue);
         };
-        let first_attempt = received.format(&Rfc3339).unwrap_or_default();
-        let queued = match Pending::of(&outbox, &failed, first_attempt).encode() {
+        let queued = match Pending::of(outbox, failed, first_attempt).encode() {
             Ok(body) => queue.enqueue(body).await.map_err(|e| e.to_string()),
             Err(error) => Err(error.to_string()),
         };
-        match queued {
-            Ok(()) => Ok(Delivered::Queued { failures }),
-            Err(error) => {
-                tracing::error!(
-                    provider = provider.slug(),
-                    event_id = event.id.as_str(),
-                    error = %error,
-                    "fallback queue failed"
-                );
-                Err(Rejection::Publish(failures))
-            }
-        }
+        queued.map_err(|error| {
+            tracing::error!(
+                provider = outbox.attributes.provider.as_str(),
+                event_id = outbox.event_id.as_str(),
+                error = %error,
+                "fallback queue failed"
+            );
+            Unqueued::Failed
+        })
     }
 }
 
 /// One warning per failed publish: which route, which topic, why.
-fn log_failures(provider: Option<&str>, event_id: Option<&str>, failures: &[Failure]) {
+pub(crate) fn log_failures(provider: Option<&str>, event_id: Option<&str>, failures: &[Failure]) {
     for failure in failures {
         tracing::warn!(
             provider,

@@ -22,6 +22,11 @@ pub enum Outcome {
     RedriveFailed,
 }
 
+/// The EMF timestamp: now, in Unix milliseconds.
+pub fn now_ms() -> u64 {
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+}
+
 /// The EMF line for one request. Every request counts once in `received` and once in exactly one
 /// of `published`, `rejected`, `publish_failed`, in total and per provider; rejections are also
 /// counted per reason. Serialized from borrowed structs: building a `Value` first cost more than

@@ -6,11 +6,10 @@ use std::time::Instant;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::future::join_all;
-use time::OffsetDateTime;
 
-use crate::handler::Relay;
+use crate::handler::{Relay, Unqueued, log_failures};
 use crate::metrics;
-use crate::publish::{Fallback, Pending, Publisher, publish_all};
+use crate::publish::{Fallback, Pending, Publisher};
 
 /// What became of one record.
 enum Redriven {
@@ -61,8 +60,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             Redriven::Failed(reason) => ("failed", metrics::Outcome::RedriveFailed, Some(reason)),
         };
         let elapsed = started.elapsed();
-        let now_ms = u64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000)
-            .unwrap_or(0);
+        let now_ms = metrics::now_ms();
         (self.metrics)(&metrics::line(
             &self.config.metrics_namespace,
             &provider,
@@ -88,43 +86,26 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
 
     async fn publish_pending(&self, pending: &Pending) -> Redriven {
         let outbox = &pending.outbox;
-        let results = publish_all(&self.publisher, outbox).await;
-        let mut failed = Vec::new();
-        for (index, (publish, result)) in outbox.publishes.iter().zip(results).enumerate() {
-            if let Err(error) = result {
-                tracing::warn!(
-                    provider = outbox.attributes.provider.as_str(),
-                    event_id = outbox.event_id.as_str(),
-                    route = publish.route_label(),
-                    topic = publish.topic_arn.as_str(),
-                    reason = error.reason(),
-                    error = %error,
-                    "publish failed"
-                );
-                failed.push(index);
-            }
-        }
-        if failed.is_empty() {
+        let round = self.publish_round(outbox).await;
+        log_failures(
+            Some(&outbox.attributes.provider),
+            Some(&outbox.event_id),
+            &round.failures,
+        );
+        if round.failed.is_empty() {
             return Redriven::Published;
         }
-        if failed.len() == outbox.publishes.len() {
+        if round.failed.len() == outbox.publishes.len() {
             return Redriven::Failed("publish_failed");
         }
         // Some topics have it now: only the rest may go round again.
-        let Some(queue) = &self.fallback else {
-            return Redriven::Failed("no_fallback_queue");
-        };
-        let remainder = Pending::of(outbox, &failed, pending.first_attempt.clone());
-        let queued = match remainder.encode() {
-            Ok(body) => queue.enqueue(body).await.map_err(|e| e.to_string()),
-            Err(error) => Err(error.to_string()),
-        };
-        match queued {
+        match self
+            .keep(outbox, &round.failed, pending.first_attempt.clone())
+            .await
+        {
             Ok(()) => Redriven::Requeued,
-            Err(error) => {
-                tracing::error!(event_id = outbox.event_id.as_str(), error = %error, "fallback queue failed");
-                Redriven::Failed("requeue_failed")
-            }
+            Err(Unqueued::NoQueue) => Redriven::Failed("no_fallback_queue"),
+            Err(Unqueued::Failed) => Redriven::Failed("requeue_failed"),
         }
     }
 }
