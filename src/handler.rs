@@ -213,82 +213,67 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             elapsed.as_secs_f64() * 1000.0,
         );
         (self.metrics)(&emf);
-        match result {
-            Ok(Delivered::Queued { failures }) => {
-                log_failures(provider, trace.event_id.as_deref(), &failures);
-                tracing::info!(
-                    provider,
-                    outcome = "queued",
-                    status = 202,
-                    event_id = trace.event_id.as_deref(),
-                    failed_routes = failed_routes(&failures),
-                    form,
-                    secret_index,
-                    duration_us = elapsed_us,
-                    "request"
-                );
-                let event_id = trace.event_id.unwrap_or_default();
-                json_response(
-                    StatusCode::ACCEPTED,
-                    &json!({"status": "queued", "event_id": event_id}),
-                )
-            }
-            Ok(Delivered::Published { message_id, topics }) => {
-                tracing::info!(
-                    provider,
-                    outcome = "published",
-                    status = 200,
-                    event_id = trace.event_id.as_deref(),
-                    topics,
-                    form,
-                    secret_index,
-                    duration_us = elapsed_us,
-                    "request"
-                );
-                let event_id = trace.event_id.unwrap_or_default();
-                json_response(
-                    StatusCode::OK,
-                    &json!({
-                        "status": "published",
-                        "event_id": event_id,
-                        "message_id": message_id,
-                        "topics": topics,
-                    }),
-                )
-            }
-            Err(rejection) => {
-                let status = rejection.status();
-                let outcome = if matches!(rejection, Rejection::Publish(_) | Rejection::Event(_)) {
-                    "failed"
-                } else {
-                    "rejected"
-                };
-                let mut failed = None;
-                if let Rejection::Publish(failures) = &rejection {
-                    log_failures(provider, trace.event_id.as_deref(), failures);
-                    failed = Some(failed_routes(failures));
-                }
-                tracing::info!(
-                    provider,
-                    outcome,
-                    status = status.as_u16(),
-                    reason = rejection.reason(),
-                    failed_routes = failed,
-                    event_id = trace.event_id.as_deref(),
-                    form,
-                    secret_index,
-                    duration_us = elapsed_us,
-                    "request"
-                );
-                let mut response = json_response(status, &json!({"error": rejection.code()}));
-                if status == StatusCode::METHOD_NOT_ALLOWED {
-                    response
-                        .headers_mut()
-                        .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
-                }
-                response
-            }
+        let event_id = trace.event_id.as_deref();
+        let (status, outcome, reason, topics, failures, body) = match &result {
+            Ok(Delivered::Queued { failures }) => (
+                StatusCode::ACCEPTED,
+                "queued",
+                None,
+                None,
+                Some(&failures[..]),
+                json!({"status": "queued", "event_id": event_id.unwrap_or_default()}),
+            ),
+            Ok(Delivered::Published { message_id, topics }) => (
+                StatusCode::OK,
+                "published",
+                None,
+                Some(*topics),
+                None,
+                json!({
+                    "status": "published",
+                    "event_id": event_id.unwrap_or_default(),
+                    "message_id": message_id,
+                    "topics": topics,
+                }),
+            ),
+            Err(rejection) => (
+                rejection.status(),
+                match rejection {
+                    Rejection::Publish(_) | Rejection::Event(_) => "failed",
+                    _ => "rejected",
+                },
+                Some(rejection.reason()),
+                None,
+                match rejection {
+                    Rejection::Publish(failures) => Some(&failures[..]),
+                    _ => None,
+                },
+                json!({"error": rejection.code()}),
+            ),
+        };
+        if let Some(failures) = failures {
+            log_failures(provider, event_id, failures);
         }
+        tracing::info!(
+            provider,
+            outcome,
+            status = status.as_u16(),
+            reason,
+            event_id,
+            topics,
+            failed_routes = failures.map(failed_routes),
+            form,
+            secret_index,
+            duration_us = elapsed_us,
+            "request"
+        );
+        let mut response = json_response(status, &body);
+        if status == StatusCode::METHOD_NOT_ALLOWED {
+            response
+                .headers_mut()
+                .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
+        }
+        response
     }
 
     async fn process(&self, request: &Request, trace: &mut Trace) -> Result<Delivered, Rejection> {
