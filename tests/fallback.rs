@@ -102,6 +102,16 @@ fn batch(bodies: &[String]) -> SqsEvent {
     }
 }
 
+/// The topics a pending message still has to reach, in order.
+fn topics(pending: &Pending) -> Vec<&str> {
+    pending
+        .outbox
+        .publishes
+        .iter()
+        .map(|p| p.topic_arn.as_str())
+        .collect()
+}
+
 fn failures(response: &aws_lambda_events::event::sqs::SqsBatchResponse) -> Vec<String> {
     response
         .batch_item_failures
@@ -167,13 +177,7 @@ async fn only_the_failed_publishes_are_queued() {
     let (status, _) = send(&relay, &sev1_monte_carlo().v2()).await;
     assert_eq!(status, 202);
     let pending = Pending::decode(&queue.take()[0]).unwrap();
-    let topics: Vec<&str> = pending
-        .outbox
-        .publishes
-        .iter()
-        .map(|p| p.topic_arn.as_str())
-        .collect();
-    assert_eq!(topics, [DATA, CHAT]);
+    assert_eq!(topics(&pending), [DATA, CHAT]);
     let routes: Vec<usize> = pending.outbox.publishes.iter().map(|p| p.route).collect();
     assert_eq!(routes, [2, 3]);
     assert_eq!(
@@ -200,13 +204,7 @@ async fn a_partial_redrive_requeues_the_rest_and_publishes_nothing_twice() {
     let remainder = queue.take();
     assert_eq!(remainder.len(), 1);
     let pending = Pending::decode(&remainder[0]).unwrap();
-    let topics: Vec<&str> = pending
-        .outbox
-        .publishes
-        .iter()
-        .map(|p| p.topic_arn.as_str())
-        .collect();
-    assert_eq!(topics, [PAGING, DATA]);
+    assert_eq!(topics(&pending), [PAGING, DATA]);
     assert_eq!(
         pending.first_attempt,
         Pending::decode(&first[0]).unwrap().first_attempt
