@@ -158,11 +158,6 @@ enum Test {
 }
 
 impl Filter {
-    /// The filter of a route without one: every alert.
-    pub fn every() -> Filter {
-        Filter::default()
-    }
-
     /// Parses and validates a filter policy, refusing what SNS would refuse at subscribe time and
     /// what can never match one of our String attributes.
     pub fn parse(policy: &Value) -> Result<Filter, FilterError> {
@@ -417,10 +412,10 @@ mod tests {
 
     #[test]
     fn absent_and_empty_filters_match_every_alert() {
-        assert!(Filter::every().matches(&event_type("X")));
+        assert!(Filter::default().matches(&event_type("X")));
         assert!(filter(json!({})).matches(&event_type("X")));
-        assert!(Filter::every().matches(&[]));
-        assert_eq!(filter(json!({})), Filter::every());
+        assert!(Filter::default().matches(&[]));
+        assert_eq!(filter(json!({})), Filter::default());
     }
 
     #[test]
