@@ -26,6 +26,7 @@ use alert_relay::event::Attributes;
 use alert_relay::format::Message;
 use alert_relay::providers::{Provider, SignedForm};
 use alert_relay::publish::{Fifo, PublishRequest};
+use alert_relay::signature::Hash;
 use alert_relay::{Config, PublishError, Publisher, Relay, SnsPublisher, handler, logging};
 use aws_sdk_sns::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_sns::config::{
@@ -50,28 +51,23 @@ struct Case {
     form: SignedForm,
 }
 
-const CASES: [Case; 4] = [
-    Case {
-        name: "atlas",
-        provider: Provider::Atlas,
-        form: SignedForm::Raw,
-    },
-    Case {
-        name: "app-services",
-        provider: Provider::AppServices,
-        form: SignedForm::Raw,
-    },
-    Case {
-        name: "monte-carlo-raw",
-        provider: Provider::MonteCarlo,
-        form: SignedForm::Raw,
-    },
-    Case {
-        name: "monte-carlo-documented",
-        provider: Provider::MonteCarlo,
-        form: SignedForm::Documented,
-    },
-];
+/// Every signed form of every provider, named by the slug (and the form, where there are several).
+fn all_cases() -> Vec<Case> {
+    Provider::ALL
+        .into_iter()
+        .flat_map(|provider| {
+            let forms = provider.spec().forms;
+            forms.iter().map(move |&form| Case {
+                name: match forms.len() {
+                    1 => provider.slug(),
+                    _ => format!("{}-{}", provider.slug(), form.as_str()).leak(),
+                },
+                provider,
+                form,
+            })
+        })
+        .collect()
+}
 
 /// Fake, like the ones in `events/README.md`; one per provider so the floor is one HMAC.
 fn secret(provider: Provider) -> String {
@@ -234,19 +230,20 @@ fn monte_carlo(events: usize, pad: usize) -> Value {
     })
 }
 
+/// A provider's own shape where it has one; a generic sender's alert otherwise.
 fn payload(provider: Provider, size: usize) -> Vec<u8> {
     match provider {
         Provider::Atlas => sized(size, atlas),
-        Provider::AppServices => sized(size, app_services),
         Provider::MonteCarlo => sized(size, monte_carlo),
+        _ => sized(size, app_services),
     }
 }
 
 /// The HTTP API (payload 2.0) event API Gateway hands the function for this webhook.
 fn event(case: Case, body: &[u8]) -> String {
-    let signature = case
+    let signing = case
         .provider
-        .sign(secret(case.provider).as_bytes(), body, case.form)
+        .sign_body(secret(case.provider).as_bytes(), body, case.form)
         .expect("sign");
     let path = format!("/webhooks/{}", case.provider.slug());
     let mut headers = json!({
@@ -260,9 +257,11 @@ fn event(case: Case, body: &[u8]) -> String {
         "x-forwarded-port": "443",
         "x-forwarded-proto": "https"
     });
-    headers[case.provider.signature_header().to_ascii_lowercase()] = signature.into();
-    if case.provider == Provider::Atlas {
-        headers["x-mms-event"] = "alert.open".into();
+    for (name, value) in signing {
+        headers[name.to_ascii_lowercase()] = value.into();
+    }
+    if let Some(header) = case.provider.spec().event_header {
+        headers[header.to_ascii_lowercase()] = "alert.open".into();
     }
     json!({
         "version": "2.0",
@@ -353,7 +352,7 @@ fn routed(routes: bool) -> Relay<Discard> {
         _ => Provider::ALL
             .into_iter()
             .find(|p| name == format!("{}_WEBHOOK_SECRETS", p.env_prefix()))
-            .map(secret),
+            .map(|p| p.spec().secrets.write(secret(p).as_bytes())),
     })
     .expect("bench configuration");
     Relay::new(config, Discard).with_metrics(discard_metrics())
@@ -390,10 +389,10 @@ fn floor(provider: Provider, secret: &[u8], body: &[u8]) -> Value {
         mac.update(body);
         black_box(mac.finalize());
     }
-    match provider {
-        Provider::Atlas => mac::<Hmac<Sha1>>(secret, body),
-        Provider::AppServices => mac::<Hmac<Sha256>>(secret, body),
-        Provider::MonteCarlo => mac::<Hmac<Sha512>>(secret, body),
+    match provider.spec().tag.hash {
+        Hash::Sha1 => mac::<Hmac<Sha1>>(secret, body),
+        Hash::Sha256 => mac::<Hmac<Sha256>>(secret, body),
+        Hash::Sha512 => mac::<Hmac<Sha512>>(secret, body),
     }
     serde_json::from_slice(body).expect("JSON body")
 }
@@ -449,7 +448,7 @@ fn request_path(c: &mut Criterion) {
 
     let mut cases = Vec::new();
     for (size, bytes) in SIZES {
-        for case in CASES {
+        for case in all_cases() {
             let body = payload(case.provider, bytes);
             let event = event(case, &body);
             cases.push((case, size, body, event));
@@ -504,7 +503,11 @@ fn request_path(c: &mut Criterion) {
     // Per-alert CPU by number of topics: the handler (routing, rendering each format once, the
     // fan-out) and the SDK's work for every publish (serializing and signing each request).
     for (size, bytes) in &SIZES[..2] {
-        let case = CASES[1]; // app-services: severity "high", so every route matches
+        // app-services: severity "high", so every route matches
+        let case = all_cases()
+            .into_iter()
+            .find(|c| c.provider == Provider::AppServices)
+            .expect("app-services");
         let body = payload(case.provider, *bytes);
         let event = event(case, &body);
         let event = event.as_bytes();

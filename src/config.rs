@@ -3,59 +3,12 @@
 //! A bad configuration is an error naming the variable, never its value: the process stops
 //! before it serves anything.
 
-use std::fmt;
-
-use crate::providers::Provider;
-use crate::route::Routes;
+use crate::providers::{Fetched, Provider, ProviderConfig, SettingsError};
+use crate::route::{RouteError, Routes, is_sns_topic_arn};
 
 /// Default and ceiling for `MAX_BODY_BYTES`: SNS's own 256 KiB limit and Lambda's 6 MB payload.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
-
-/// A shared secret. `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret itself, for the MAC and nothing else.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret([redacted])")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[redacted]")
-    }
-}
-
-/// How one provider authenticates its requests.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProviderConfig {
-    /// Signing secrets; any one may match, so a secret can be rotated without downtime.
-    pub webhook_secrets: Vec<Secret>,
-    /// Secrets accepted as `?secret=` or `?token=`; empty means query secrets are refused.
-    pub query_secrets: Vec<Secret>,
-    /// Explicit opt-in: a request with no credential at all is accepted.
-    pub allow_unsigned: bool,
-}
-
-impl ProviderConfig {
-    /// A provider with none of its variables set is disabled and answers 404.
-    pub fn is_enabled(&self) -> bool {
-        !self.webhook_secrets.is_empty() || !self.query_secrets.is_empty() || self.allow_unsigned
-    }
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
@@ -66,9 +19,8 @@ pub struct Config {
     pub metrics_namespace: String,
     /// The SQS queue that keeps publishes that failed (`FALLBACK_QUEUE_URL`); none: a 502.
     pub fallback_queue_url: Option<String>,
-    atlas: ProviderConfig,
-    app_services: ProviderConfig,
-    monte_carlo: ProviderConfig,
+    /// Each provider's settings, in the order of `Provider::ALL`.
+    providers: Vec<ProviderConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -80,6 +32,24 @@ pub enum ConfigError {
     /// One route of `ALERT_ROUTES`, by its position counted from 1.
     #[error("ALERT_ROUTES route {position}: {reason}")]
     Route { position: usize, reason: String },
+}
+
+impl From<SettingsError> for ConfigError {
+    fn from(error: SettingsError) -> Self {
+        ConfigError::Invalid {
+            var: error.var,
+            reason: error.reason,
+        }
+    }
+}
+
+impl From<RouteError> for ConfigError {
+    fn from(error: RouteError) -> Self {
+        match error {
+            RouteError::Invalid(reason) => invalid(crate::route::VARIABLE, reason),
+            RouteError::Route { position, reason } => ConfigError::Route { position, reason },
+        }
+    }
 }
 
 impl Config {
@@ -150,62 +120,27 @@ impl Config {
             ));
         }
 
-        let provider = |p: Provider| -> Result<ProviderConfig, ConfigError> {
-            let prefix = p.env_prefix();
-            let var = |suffix: &str| format!("{prefix}_{suffix}");
-            let secrets = |suffix: &str| -> Result<Vec<Secret>, ConfigError> {
-                let name = var(suffix);
-                match (get(&name), fetched.get(&name)) {
-                    (Some(_), Some(_)) => Err(invalid(
-                        &name,
-                        "is set together with its _ARN variable; set only one",
-                    )),
-                    (None, Some(list)) => Ok(list.clone()),
-                    (Some(raw), None) => {
-                        parse_secrets(&raw).map_err(|reason| invalid(&name, reason))
-                    }
-                    (None, None) => Ok(Vec::new()),
-                }
-            };
-            let allow_unsigned = match get(&var("ALLOW_UNSIGNED")).as_deref().map(str::trim) {
-                None => false,
-                Some(v) if v.eq_ignore_ascii_case("true") => true,
-                Some(v) if v.eq_ignore_ascii_case("false") => false,
-                Some(_) => return Err(invalid(&var("ALLOW_UNSIGNED"), "must be true or false")),
-            };
-            Ok(ProviderConfig {
-                webhook_secrets: secrets("WEBHOOK_SECRETS")?,
-                query_secrets: secrets("QUERY_SECRETS")?,
-                allow_unsigned,
-            })
-        };
+        let providers = Provider::ALL
+            .into_iter()
+            .map(|p| ProviderConfig::read(p, get, fetched))
+            .collect::<Result<_, _>>()?;
 
         Ok(Config {
             routes,
             max_body_bytes,
             metrics_namespace,
             fallback_queue_url,
-            atlas: provider(Provider::Atlas)?,
-            app_services: provider(Provider::AppServices)?,
-            monte_carlo: provider(Provider::MonteCarlo)?,
+            providers,
         })
     }
 
     pub fn provider(&self, provider: Provider) -> &ProviderConfig {
-        match provider {
-            Provider::Atlas => &self.atlas,
-            Provider::AppServices => &self.app_services,
-            Provider::MonteCarlo => &self.monte_carlo,
-        }
+        &self.providers[provider.index()]
     }
 
     /// Replaces one provider's settings (tests and embedders).
     pub fn with_provider(mut self, provider: Provider, settings: ProviderConfig) -> Self {
-        *match provider {
-            Provider::Atlas => &mut self.atlas,
-            Provider::AppServices => &mut self.app_services,
-            Provider::MonteCarlo => &mut self.monte_carlo,
-        } = settings;
+        self.providers[provider.index()] = settings;
         self
     }
 
@@ -215,35 +150,6 @@ impl Config {
     }
 }
 
-/// Secret lists fetched at cold start, by the plain variable name they stand in for.
-pub type Fetched = std::collections::HashMap<String, Vec<Secret>>;
-
-/// The variables that may instead name an AWS Secrets Manager secret, with `_ARN` appended.
-pub fn secret_variables() -> impl Iterator<Item = String> {
-    Provider::ALL.into_iter().flat_map(|p| {
-        ["WEBHOOK_SECRETS", "QUERY_SECRETS"].map(move |kind| format!("{}_{kind}", p.env_prefix()))
-    })
-}
-
-/// A Secrets Manager secret's value: a JSON array of strings, or a comma-separated list.
-pub fn parse_secret_value(value: &str) -> Result<Vec<Secret>, &'static str> {
-    let value = value.trim();
-    if value.starts_with('{') {
-        // Secrets Manager's key/value form: refused rather than taken as one literal secret.
-        return Err("secret value is a JSON object; store a JSON array of strings or a comma list");
-    }
-    if !value.starts_with('[') {
-        return parse_secrets(value);
-    }
-    let list: Vec<String> = serde_json::from_str(value).map_err(
-        |_| "secret value is neither a JSON array of strings nor a comma-separated list",
-    )?;
-    if list.is_empty() || list.iter().any(|s| s.is_empty()) {
-        return Err("secret value's JSON array is empty or has an empty string");
-    }
-    Ok(list.into_iter().map(Secret::new).collect())
-}
-
 pub(crate) fn invalid(var: &str, reason: &'static str) -> ConfigError {
     ConfigError::Invalid {
         var: var.to_owned(),
@@ -251,51 +157,10 @@ pub(crate) fn invalid(var: &str, reason: &'static str) -> ConfigError {
     }
 }
 
-/// Comma-separated secrets, surrounding whitespace ignored; an empty item is a mistake, not a
-/// secret that matches an empty signature.
-fn parse_secrets(raw: &str) -> Result<Vec<Secret>, &'static str> {
-    raw.split(',')
-        .map(str::trim)
-        .map(|s| {
-            if s.is_empty() {
-                Err("has an empty secret in its comma-separated list")
-            } else {
-                Ok(Secret::new(s))
-            }
-        })
-        .collect()
-}
-
-/// `arn:<partition>:sns:<region>:<12-digit account>:<name>`, the name 1 to 256 of `A-Z a-z 0-9 _ -`,
-/// `.fifo` included where present.
-pub(crate) fn is_sns_topic_arn(arn: &str) -> bool {
-    let parts: Vec<&str> = arn.split(':').collect();
-    let [prefix, partition, service, region, account, name] = parts[..] else {
-        return false;
-    };
-    let base = name.strip_suffix(".fifo").unwrap_or(name);
-    prefix == "arn"
-        && !partition.is_empty()
-        && partition
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b == b'-')
-        && service == "sns"
-        && !region.is_empty()
-        && region
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && account.len() == 12
-        && account.bytes().all(|b| b.is_ascii_digit())
-        && (1..=256).contains(&name.len())
-        && !base.is_empty()
-        && base
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::secret::Secret;
     use std::collections::HashMap;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
@@ -442,22 +307,6 @@ mod tests {
         let err = Config::from_sources(both, &fetched).unwrap_err();
         assert!(err.to_string().contains("ATLAS_WEBHOOK_SECRETS"), "{err}");
         assert!(!err.to_string().contains("plain"));
-    }
-
-    #[test]
-    fn secret_values_are_json_arrays_or_comma_lists() {
-        assert_eq!(
-            parse_secret_value(r#"["a,b", "c"]"#).unwrap(),
-            vec![Secret::new("a,b"), Secret::new("c")]
-        );
-        assert_eq!(
-            parse_secret_value(" a , b ").unwrap(),
-            vec![Secret::new("a"), Secret::new("b")]
-        );
-        for bad in ["[]", r#"[""]"#, "[1]", r#"{"k":"v"}"#, "[", "a,,b", ""] {
-            assert!(parse_secret_value(bad).is_err(), "{bad}");
-        }
-        assert_eq!(secret_variables().count(), 6);
     }
 
     #[test]

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::alert::{Alert, Severity, Status};
 use crate::providers::Provider;
 
 /// SNS's limit for message plus attributes.
@@ -20,82 +21,6 @@ const ATTRIBUTE_MAX_CHARS: usize = 256;
 /// Longest alert id used verbatim in `dedup_key`, so that it is always a valid `MessageGroupId`.
 const PLAIN_ID_MAX_CHARS: usize = 100;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Status {
-    Open,
-    Updated,
-    Acknowledged,
-    Resolved,
-    Cancelled,
-    Informational,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Open => "open",
-            Status::Updated => "updated",
-            Status::Acknowledged => "acknowledged",
-            Status::Resolved => "resolved",
-            Status::Cancelled => "cancelled",
-            Status::Informational => "informational",
-        }
-    }
-}
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Critical,
-    Error,
-    Warning,
-    Info,
-    Unknown,
-}
-
-impl Severity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Critical => "critical",
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-            Severity::Info => "info",
-            Severity::Unknown => "unknown",
-        }
-    }
-}
-
-/// What a provider's normalizer reads out of its payload; the event fills in the rest.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Alert {
-    pub alert_id: Option<String>,
-    pub status: Status,
-    pub severity: Severity,
-    pub event_type: Option<String>,
-    pub title: Option<String>,
-    pub summary: Option<String>,
-    pub occurred_at: Option<OffsetDateTime>,
-    pub url: Option<String>,
-    pub resource: Map<String, Value>,
-}
-
-impl Alert {
-    pub fn new(status: Status, severity: Severity) -> Self {
-        Alert {
-            alert_id: None,
-            status,
-            severity,
-            event_type: None,
-            title: None,
-            summary: None,
-            occurred_at: None,
-            url: None,
-            resource: Map::new(),
-        }
-    }
-}
-
 /// A redelivery of the same bytes gets the same id: first 32 hex of SHA-256(provider ':' body).
 pub fn event_id(provider: Provider, body: &[u8]) -> String {
     let mut hash = Sha256::new();
@@ -105,11 +30,6 @@ pub fn event_id(provider: Provider, body: &[u8]) -> String {
     let mut id = hex::encode(hash.finalize());
     id.truncate(32);
     id
-}
-
-/// Parses an RFC 3339 timestamp; anything else is treated as absent.
-pub fn parse_time(value: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(value.trim(), &Rfc3339).ok()
 }
 
 #[derive(Serialize)]

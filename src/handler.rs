@@ -297,6 +297,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             headers: request.headers(),
             query_secrets: &query_secrets,
             body,
+            received_at: (self.clock)().unix_timestamp(),
         };
         let verified = provider.authenticate(settings, inbound)?;
         trace.credential = Some(verified.credential());

@@ -1,6 +1,15 @@
 //! alert-relay: verify alert webhooks from MongoDB Atlas, App Services-style signed senders and
 //! Monte Carlo, normalize them into one CloudEvents event, and publish it to Amazon SNS.
+//!
+//! The modules in layers, each using only those below it (`tests/layers.rs` fails on a cycle):
+//! 1. leaves: `secret`, `alert`, `pyform`, `metrics`, `logging`;
+//! 2. `signature` (the HMAC schemes), then `providers` (each a spec beside its configuration);
+//! 3. `event`, `format`, `outbox`, `route` (filter policies over the event's attributes);
+//! 4. `publish`: the publishers and the fallback queue;
+//! 5. the request's stages (`handler`, `redrive`);
+//! 6. `config` and `secrets` (assemble the layers from the environment), `dispatch`; `main` wires.
 
+pub mod alert;
 pub mod config;
 pub mod dispatch;
 pub mod event;
@@ -8,16 +17,19 @@ pub mod format;
 pub mod handler;
 pub mod logging;
 pub mod metrics;
+pub mod outbox;
 pub mod providers;
 pub mod publish;
 pub mod pyform;
 pub mod redrive;
 pub mod route;
+pub mod secret;
 pub mod secrets;
 pub mod signature;
 
-pub use config::{Config, ConfigError, Secret};
+pub use config::{Config, ConfigError};
 pub use handler::Relay;
 #[cfg(feature = "aws")]
 pub use publish::SnsPublisher;
 pub use publish::{PublishError, Publisher};
+pub use secret::Secret;

@@ -4,8 +4,8 @@
 
 use std::process::ExitCode;
 
-use alert_relay::config::Fetched;
 use alert_relay::dispatch::Invocation;
+use alert_relay::providers::Fetched;
 use alert_relay::publish::{Fallback, SqsQueue, sqs_timeouts};
 use alert_relay::{Config, ConfigError, Relay, SnsPublisher, handler, logging, publish, secrets};
 use lambda_http::lambda_runtime::{self, LambdaEvent};

@@ -38,6 +38,7 @@ fn authenticated(provider: Provider, event: &Value) -> Result<(), (String, Strin
         headers: request.headers(),
         query_secrets: &query,
         body: request.body().as_ref(),
+        received_at: time::OffsetDateTime::now_utc().unix_timestamp(),
     };
     provider
         .authenticate(config().provider(provider), inbound)

@@ -141,7 +141,7 @@ async fn an_sns_outage_is_answered_202_and_queued_then_redriven_byte_for_byte() 
         2,
         "three CloudEvents topics share one message"
     );
-    assert!(alert_relay::event::parse_time(&pending.first_attempt).is_some());
+    assert!(alert_relay::alert::parse_time(&pending.first_attempt).is_some());
 
     // The same alert published without an outage: what the redrive must reproduce exactly.
     let reference = Sns::default();

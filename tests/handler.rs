@@ -4,7 +4,7 @@
 mod common;
 
 use alert_relay::Secret;
-use alert_relay::config::ProviderConfig;
+use alert_relay::providers::ProviderConfig;
 use alert_relay::providers::{Provider, SignedForm};
 use common::*;
 use serde_json::{Value, json};
@@ -233,23 +233,19 @@ async fn missing_signatures_are_401() {
 #[tokio::test]
 async fn forged_signatures_are_401() {
     for provider in Provider::ALL {
-        let good = provider
-            .sign(
-                SECRETS[0].as_bytes(),
-                seed(provider).as_bytes(),
-                SignedForm::Raw,
-            )
-            .unwrap();
-        let other_body = provider
-            .sign(SECRETS[0].as_bytes(), b"{}", SignedForm::Raw)
-            .unwrap();
-        let wrong_secret = provider
-            .sign(
-                b"not-the-secret",
-                seed(provider).as_bytes(),
-                SignedForm::Raw,
-            )
-            .unwrap();
+        let good = signature(
+            provider,
+            SECRETS[0],
+            seed(provider).as_bytes(),
+            SignedForm::Raw,
+        );
+        let other_body = signature(provider, SECRETS[0], b"{}", SignedForm::Raw);
+        let wrong_secret = signature(
+            provider,
+            "not-the-secret",
+            seed(provider).as_bytes(),
+            SignedForm::Raw,
+        );
         let mut forged = vec![
             ("empty", String::new()),
             ("whitespace", "   ".into()),
@@ -260,13 +256,12 @@ async fn forged_signatures_are_401() {
             ("garbage", "not a signature".into()),
         ];
         for other in Provider::ALL.into_iter().filter(|p| *p != provider) {
-            let scheme = other
-                .sign(
-                    SECRETS[0].as_bytes(),
-                    seed(provider).as_bytes(),
-                    SignedForm::Raw,
-                )
-                .unwrap();
+            let scheme = signature(
+                other,
+                SECRETS[0],
+                seed(provider).as_bytes(),
+                SignedForm::Raw,
+            );
             forged.push(("another provider's scheme", scheme));
         }
         if provider == Provider::AppServices {
@@ -278,7 +273,8 @@ async fn forged_signatures_are_401() {
         }
         for (name, signature) in forged {
             let (relay, recording) = relay();
-            let request = Http::post(&format!("/webhooks/{}", provider.slug()), seed(provider))
+            let request = Http::post(&format!("/webhooks/{}", provider.slug()), seed(provider));
+            let request = with_companions(request, provider, seed(provider).as_bytes())
                 .header(provider.signature_header(), &signature);
             let (status, body) = send(&relay, &request.v2()).await;
             assert_eq!(status, 401, "{provider:?} {name}");

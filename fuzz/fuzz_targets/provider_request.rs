@@ -4,7 +4,7 @@
 #![no_main]
 
 use alert_relay::Secret;
-use alert_relay::config::ProviderConfig;
+use alert_relay::providers::ProviderConfig;
 use alert_relay::event::Event;
 use alert_relay::format::Format;
 use alert_relay::providers::{Inbound, Provider, SignedForm};
@@ -17,29 +17,33 @@ fuzz_target!(|data: &[u8]| {
     let Some((&selector, rest)) = data.split_first() else {
         return;
     };
-    let provider = Provider::ALL[usize::from(selector % 3)];
-    let mode = (selector / 3) % 3;
+    let providers = Provider::ALL.len();
+    let provider = Provider::ALL[usize::from(selector) % providers];
+    let mode = (usize::from(selector) / providers) % 3;
     // Modes: 0 = correctly signed raw body, 1 = documented form, 2 = arbitrary header text.
-    let (header, body) = match mode {
+    let (signing, body) = match mode {
         2 => {
             let split = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-            (String::from_utf8_lossy(&rest[..split]).into_owned(), rest.get(split + 1..).unwrap_or_default())
+            let header = String::from_utf8_lossy(&rest[..split]).into_owned();
+            (vec![(provider.signature_header(), header)], rest.get(split + 1..).unwrap_or_default())
         }
         _ => {
             let form = if mode == 1 { SignedForm::Documented } else { SignedForm::Raw };
-            match provider.sign(SECRET.as_bytes(), rest, form) {
-                Ok(signature) => (signature, rest),
+            match provider.sign_body(SECRET.as_bytes(), rest, form) {
+                Ok(signing) => (signing, rest),
                 Err(_) => return,
             }
         }
     };
     let mut headers = HeaderMap::new();
-    if let Ok(value) = HeaderValue::from_str(&header) {
-        headers.insert(provider.signature_header(), value);
+    for (name, value) in signing {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.insert(name, value);
+        }
     }
     headers.insert("X-MMS-Event", HeaderValue::from_static("alert.update"));
     let settings = ProviderConfig { webhook_secrets: vec![Secret::new(SECRET)], ..Default::default() };
-    let verified = provider.authenticate(&settings, Inbound { headers: &headers, query_secrets: &[], body });
+    let verified = provider.authenticate(&settings, Inbound { headers: &headers, query_secrets: &[], body, received_at: time::OffsetDateTime::now_utc().unix_timestamp() });
     match verified {
         Err(_) => assert!(mode == 2, "a correctly signed body was rejected"),
         Ok(_) if mode == 2 => panic!("a request with an arbitrary signature header passed"),

@@ -51,6 +51,14 @@ variable, as the function's log names it by `secret_index`.")]
     #[command(after_help = "\
 Exit status: 0 on a 2xx answer, 1 on any other answer or none, 2 on a usage error.")]
     Send(SendArgs),
+    /// List the providers alert-relay serves: path, signature headers and scheme, variables
+    #[command(after_help = "\
+--json prints the same as a JSON array, the list scripts/gen-events and scripts/gen-template read.")]
+    Providers {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
     /// Print a completion script for SHELL
     #[command(after_help = "\
 Example: alert-relay-sign completions bash > ~/.local/share/bash-completion/completions/alert-relay-sign")]
@@ -239,11 +247,7 @@ impl ValueEnum for ProviderArg {
 
 /// How a provider's signature header is made.
 pub fn scheme(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Atlas => "base64 of HMAC-SHA1",
-        Provider::AppServices => "sha256=<hex of HMAC-SHA256>",
-        Provider::MonteCarlo => "hex of HMAC-SHA512",
-    }
+    provider.spec().scheme
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -375,14 +379,14 @@ impl RequestArgs {
             if self.unsigned {
                 return Err("--form documented signs: it cannot go with --unsigned".into());
             }
-            if provider != Provider::MonteCarlo {
+            if !provider.spec().forms.contains(&SignedForm::Documented) {
                 return Err(format!(
                     "--form documented: {} has no documented signing form; sign the raw body",
                     provider.slug()
                 ));
             }
         }
-        if self.event.is_some() && provider != Provider::Atlas {
+        if self.event.is_some() && provider.spec().event_header.is_none() {
             return Err(
                 "--event sets Atlas's X-MMS-Event: use --header for other providers".into(),
             );
@@ -399,7 +403,14 @@ impl RequestArgs {
 
 impl VerifyArgs {
     pub fn check(&self) -> Result<(), String> {
-        if self.form == VerifyForm::Documented && self.provider.0 != Provider::MonteCarlo {
+        if self.form == VerifyForm::Documented
+            && !self
+                .provider
+                .0
+                .spec()
+                .forms
+                .contains(&SignedForm::Documented)
+        {
             return Err(format!(
                 "--form documented: {} has no documented signing form",
                 self.provider.0.slug()

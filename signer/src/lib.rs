@@ -6,6 +6,7 @@
 //! fixtures with `sign`, so every signature in `events/` comes from the crate's `Provider::sign`.
 
 pub mod cli;
+pub mod providers;
 pub mod reencode;
 pub mod request;
 pub mod send;

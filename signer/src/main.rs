@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use clap::{CommandFactory as _, Parser as _};
 use signer::cli::{self, Cli, Command};
-use signer::{send, sign, verify};
+use signer::{providers, send, sign, verify};
 
 /// A usage error: what clap itself exits with.
 const USAGE: u8 = 2;
@@ -48,7 +48,7 @@ fn main() -> ExitCode {
             if let Err(message) = args.request.check() {
                 cli::usage_error("send", message).exit();
             }
-            let request = match sign::request(&args.request) {
+            let request = match sign::request(&args.request, None) {
                 Ok(request) => request,
                 Err(error) => return fail(&error.to_string(), ExitCode::from(USAGE)),
             };
@@ -69,6 +69,14 @@ fn main() -> ExitCode {
                 }
                 Err(error) => fail(&format!("no answer from {url}: {error}"), ExitCode::FAILURE),
             }
+        }
+        Command::Providers { json } => {
+            let text = if json {
+                providers::json()
+            } else {
+                providers::table()
+            };
+            print(text.as_bytes(), ExitCode::SUCCESS)
         }
         Command::Completions { shell } => {
             let mut out = Vec::new();

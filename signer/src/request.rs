@@ -1,7 +1,7 @@
 //! The request a provider would make, and the ways `sign` prints it: header lines, a curl
 //! command, or an API Gateway event (HTTP API v2 or REST v1).
 
-use alert_relay::providers::{SignError, SignedForm};
+use alert_relay::providers::{SignedForm, Signing};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -10,8 +10,8 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 
 use crate::cli::{RequestArgs, Source};
+use crate::sign::SignFailure;
 
-pub const ATLAS_EVENT_HEADER: &str = "X-MMS-Event";
 pub const USER_AGENT: &str = concat!("alert-relay-sign/", env!("CARGO_PKG_VERSION"));
 // Placeholders in the shape `sam local generate-event` uses.
 const ACCOUNT_ID: &str = "123456789012";
@@ -37,21 +37,31 @@ pub struct Request {
 }
 
 impl Request {
-    /// The request `args` describe, signed with `secret` (none: unsigned).
+    /// The request `args` describe, signed with `secret` (none: unsigned) at `epoch_ms`, as
+    /// written in the provider's `<P>_WEBHOOK_SECRETS`.
     pub fn build(
         args: &RequestArgs,
         secret: Option<&str>,
         body: Vec<u8>,
-    ) -> Result<Request, SignError> {
+        epoch_ms: i64,
+    ) -> Result<Request, SignFailure> {
         let provider = args.provider.0;
+        let spec = provider.spec();
         let mut headers = vec![("Content-Type".to_owned(), "application/json".to_owned())];
-        if let Some(event) = &args.event {
-            headers.push((ATLAS_EVENT_HEADER.to_owned(), event.clone()));
+        if let (Some(event), Some(header)) = (&args.event, spec.event_header) {
+            headers.push((header.to_owned(), event.clone()));
         }
         if let Some(secret) = secret {
-            let form = SignedForm::from(args.form);
-            let signature = provider.sign(secret.as_bytes(), &body, form)?;
-            headers.push((provider.signature_header().to_owned(), signature));
+            let key = spec.secrets.read(secret).map_err(SignFailure::Secret)?;
+            let signing = Signing {
+                body: &body,
+                form: SignedForm::from(args.form),
+                timestamp: epoch_ms.div_euclid(1000),
+                id: &provider.message_id(&body),
+            };
+            for (name, value) in provider.sign(&key, &signing)? {
+                headers.push((name.to_owned(), value));
+            }
         }
         headers.extend(args.headers.iter().cloned());
         Ok(Request {

@@ -81,7 +81,7 @@ mod tests {
         let Ok(Command::Send(args)) = Cli::try_parse_from(argv).map(|cli| cli.command) else {
             panic!("send arguments expected");
         };
-        let request = Request::build(&args.request, Some("k"), b"{}".to_vec()).unwrap();
+        let request = Request::build(&args.request, Some("k"), b"{}".to_vec(), 0).unwrap();
         url(&args, &request)
     }
 

@@ -2,6 +2,7 @@
 
 use alert_relay::providers::SignError;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use crate::cli::{LOCAL_FUNCTION_URL, Output, RequestArgs, SignArgs};
 use crate::request::{EventContext, Request};
@@ -16,6 +17,8 @@ pub enum SignFailure {
     EmptySecret,
     #[error(transparent)]
     Sign(#[from] SignError),
+    #[error("the secret is not in the provider's form: it {0}")]
+    Secret(&'static str),
     #[error(
         "the body from standard input has a NUL byte, which no shell argument can hold: use --body FILE"
     )]
@@ -38,29 +41,41 @@ pub fn secret(args: &RequestArgs) -> Result<Option<String>, SignFailure> {
     Ok(secret)
 }
 
-/// Reads the body and the secret, and signs.
-pub fn request(args: &RequestArgs) -> Result<Request, SignFailure> {
+/// Reads the body and the secret, and signs at `epoch_ms` (default: now).
+pub fn request(args: &RequestArgs, epoch_ms: Option<i64>) -> Result<Request, SignFailure> {
     let body = args
         .body
         .read()
         .map_err(|(what, error)| SignFailure::Read(what, error))?;
     let secret = secret(args)?;
-    Ok(Request::build(args, secret.as_deref(), body)?)
+    let epoch_ms = epoch_ms.unwrap_or_else(now_ms);
+    Request::build(args, secret.as_deref(), body, epoch_ms)
+}
+
+/// Now, in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    i64::try_from(OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
 }
 
 /// What `sign` prints for `args`.
 pub fn run(args: &SignArgs) -> Result<String, SignFailure> {
-    let request = request(&args.request)?;
-    render(args, &request)
+    // One time for the event and for schemes that sign one.
+    let epoch_ms = args.epoch_ms.unwrap_or_else(now_ms);
+    let request = request(&args.request, Some(epoch_ms))?;
+    render(args, &request, Some(epoch_ms))
 }
 
-pub fn render(args: &SignArgs, request: &Request) -> Result<String, SignFailure> {
+pub fn render(
+    args: &SignArgs,
+    request: &Request,
+    epoch_ms: Option<i64>,
+) -> Result<String, SignFailure> {
     let context = || {
         EventContext::new(
             request,
             args.stage.clone(),
             args.base64,
-            args.epoch_ms,
+            epoch_ms.or(args.epoch_ms),
             args.request_id.clone(),
         )
     };
@@ -98,6 +113,16 @@ mod tests {
     use super::*;
     use crate::cli::{Cli, Command};
 
+    /// The signature header's value alone: what a provider that signs only the body sends.
+    fn signature(provider: Provider, key: &[u8], body: &[u8], form: SignedForm) -> String {
+        let headers = provider.sign_body(key, body, form).unwrap();
+        let (_, value) = headers
+            .into_iter()
+            .find(|(name, _)| *name == provider.signature_header())
+            .unwrap();
+        value
+    }
+
     const SEED_BODY: &[u8] = br#"{"message":"MESSAGE"}"#;
 
     fn args(line: &str) -> SignArgs {
@@ -114,9 +139,14 @@ mod tests {
     /// What `sign` prints for `line`, with `body` instead of the `--body` file.
     fn render_with(line: &str, body: &[u8]) -> String {
         let args = args(line);
-        let request = Request::build(&args.request, args.request.secret.as_deref(), body.to_vec())
-            .expect("signs");
-        render(&args, &request).expect("renders")
+        let request = Request::build(
+            &args.request,
+            args.request.secret.as_deref(),
+            body.to_vec(),
+            0,
+        )
+        .expect("signs");
+        render(&args, &request, None).expect("renders")
     }
 
     fn body_bytes(body: &Body) -> Vec<u8> {
@@ -148,9 +178,7 @@ mod tests {
         assert_eq!(request.method(), "POST");
         assert_eq!(request.uri().path(), "/webhooks/atlas");
         assert_eq!(request.headers()["x-mms-event"], "alert.open");
-        let signature = Provider::Atlas
-            .sign(b"s", SEED_BODY, SignedForm::Raw)
-            .unwrap();
+        let signature = signature(Provider::Atlas, b"s", SEED_BODY, SignedForm::Raw);
         assert_eq!(request.headers()["x-mms-signature"], signature.as_str());
         assert_eq!(body_bytes(request.body()), SEED_BODY);
         let value: Value = serde_json::from_str(&event).unwrap();
@@ -178,9 +206,7 @@ mod tests {
         let request = lambda_http::request::from_str(&event).expect("a valid REST event");
         assert_eq!(request.uri().path(), "/prod/webhooks/monte-carlo");
         assert_eq!(body_bytes(request.body()), body);
-        let signature = Provider::MonteCarlo
-            .sign(b"s", body, SignedForm::Raw)
-            .unwrap();
+        let signature = signature(Provider::MonteCarlo, b"s", body, SignedForm::Raw);
         assert_eq!(request.headers()["x-mcd-signature"], signature.as_str());
     }
 
@@ -210,14 +236,10 @@ mod tests {
     fn documented_form_signs_the_urlencoded_body() {
         let body = br#"{"type":"open_anomaly_incident","n":1.0}"#;
         let line = "--provider monte-carlo --secret k --form documented --body x";
-        let expected = Provider::MonteCarlo
-            .sign(b"k", body, SignedForm::Documented)
-            .unwrap();
+        let expected = signature(Provider::MonteCarlo, b"k", body, SignedForm::Documented);
         assert_ne!(
             expected,
-            Provider::MonteCarlo
-                .sign(b"k", body, SignedForm::Raw)
-                .unwrap()
+            signature(Provider::MonteCarlo, b"k", body, SignedForm::Raw)
         );
         assert!(render_with(line, body).contains(&format!("x-mcd-signature: {expected}\n")));
     }
@@ -225,7 +247,7 @@ mod tests {
     #[test]
     fn documented_form_is_refused_for_other_providers() {
         let args = args("--provider atlas --secret k --form documented --body x");
-        assert!(Request::build(&args.request, Some("k"), SEED_BODY.to_vec()).is_err());
+        assert!(Request::build(&args.request, Some("k"), SEED_BODY.to_vec(), 0).is_err());
     }
 
     /// The words a POSIX shell makes of `command`, by the shell itself.
@@ -250,9 +272,7 @@ mod tests {
                     --url https://example.test/webhooks/app-services --query token=x&y \
                     --header X-Note:$HOME`id`\"\\";
         let command = render_with(line, SEED_BODY);
-        let signature = Provider::AppServices
-            .sign(b"k", SEED_BODY, SignedForm::Raw)
-            .unwrap();
+        let signature = signature(Provider::AppServices, b"k", SEED_BODY, SignedForm::Raw);
         assert_eq!(
             shell_words(&command),
             [
@@ -277,12 +297,14 @@ mod tests {
     fn curl_inlines_a_body_from_standard_input() {
         let args = args("--provider atlas --secret k --body - --output curl");
         let body = "{\"note\": \"it's $(not) run\\n\"}\n";
-        let request = Request::build(&args.request, Some("k"), body.as_bytes().to_vec()).unwrap();
-        let words = shell_words(&render(&args, &request).unwrap());
+        let request =
+            Request::build(&args.request, Some("k"), body.as_bytes().to_vec(), 0).unwrap();
+        let words = shell_words(&render(&args, &request, None).unwrap());
         assert_eq!(words.last().map(String::as_str), Some(body));
-        let request = Request::build(&args.request, Some("k"), b"{\"a\":\"\0\"}".to_vec()).unwrap();
+        let request =
+            Request::build(&args.request, Some("k"), b"{\"a\":\"\0\"}".to_vec(), 0).unwrap();
         assert!(matches!(
-            render(&args, &request),
+            render(&args, &request, None),
             Err(SignFailure::Unquotable)
         ));
     }

@@ -9,9 +9,9 @@
 use std::fmt::Write as _;
 
 use alert_relay::Secret;
-use alert_relay::config::ProviderConfig;
 use alert_relay::providers::{
-    AuthError, Credential, Inbound, InvalidCredential, Provider, SignedForm, parse_object,
+    AuthError, Credential, Inbound, InvalidCredential, Provider, ProviderConfig, SignedForm,
+    parse_object,
 };
 use alert_relay::pyform;
 use alert_relay::signature::SignatureError;
@@ -34,6 +34,8 @@ pub struct Captured {
     /// Every `secret` and `token` query parameter value, as the function collects them.
     pub query_secrets: Vec<String>,
     pub body: Vec<u8>,
+    /// When the request was received, Unix seconds: the event's, else now.
+    pub received_at: i64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -76,6 +78,7 @@ impl Captured {
     pub fn from_header_lines(text: &[u8], body: Vec<u8>) -> Result<Captured, (usize, String)> {
         let mut captured = Captured {
             body,
+            received_at: crate::sign::now_ms().div_euclid(1000),
             ..Captured::default()
         };
         let mut seen_any = false;
@@ -136,6 +139,7 @@ impl Captured {
             headers: request.headers().clone(),
             query_secrets,
             body: request.body().as_ref().to_vec(),
+            received_at: crate::sign::now_ms().div_euclid(1000),
         })
     }
 }
@@ -345,6 +349,7 @@ impl Check<'_> {
             headers: &captured.headers,
             query_secrets: &query,
             body: &captured.body,
+            received_at: captured.received_at,
         };
         let checked = self.checked(captured);
         match self.provider.authenticate(&self.settings.config, inbound) {
@@ -459,6 +464,7 @@ impl Check<'_> {
             headers,
             query_secrets: &[],
             body,
+            received_at: 0,
         };
         let credential = provider
             .authenticate(&self.settings.config, inbound)
@@ -553,7 +559,7 @@ impl Check<'_> {
                 });
             }
 
-            if provider != Provider::MonteCarlo
+            if !provider.spec().forms.contains(&SignedForm::Documented)
                 && let Ok(object) = parse_object(&captured.body)
             {
                 let form = pyform::urlencode(&object);
@@ -688,32 +694,9 @@ fn header_fixes(provider: Provider, value: &str) -> Vec<HeaderFix> {
     } else {
         ""
     };
-    match provider {
-        Provider::AppServices => {
-            let fixed = match bare.get(..7) {
-                Some("sha256=") => None,
-                Some(prefix) if prefix.eq_ignore_ascii_case("sha256=") => {
-                    Some(format!("sha256={}", &bare[7..]))
-                }
-                _ => Some(format!("sha256={bare}")),
-            };
-            if let Some(fixed) = fixed {
-                fixes.push(HeaderFix {
-                    code: "missing_prefix",
-                    value: fixed,
-                    finding: format!(
-                        "the {header} value lacks the exact `sha256=` prefix{quoted_too}; with it, it \
-                         matches"
-                    ),
-                    advice: format!(
-                        "An app-services signature is {}: make the sender write the prefix, in \
-                         lowercase.",
-                        scheme(provider)
-                    ),
-                });
-            }
-        }
-        Provider::Atlas | Provider::MonteCarlo => {
+    let wanted = provider.spec().tag.prefix;
+    match wanted {
+        "" => {
             let prefix = ["sha1=", "sha256=", "sha512="].into_iter().find(|p| {
                 bare.get(..p.len())
                     .is_some_and(|head| head.eq_ignore_ascii_case(p))
@@ -730,6 +713,32 @@ fn header_fixes(provider: Provider, value: &str) -> Vec<HeaderFix> {
                     advice: format!(
                         "A {} signature is the bare {}: only app-services' X-Hook-Signature carries a \
                          `sha256=` prefix. Make the sender send the value alone.",
+                        provider.slug(),
+                        scheme(provider)
+                    ),
+                });
+            }
+        }
+        wanted => {
+            let fixed = match bare.get(..wanted.len()) {
+                Some(prefix) if prefix == wanted => None,
+                Some(prefix) if prefix.eq_ignore_ascii_case(wanted) => {
+                    Some(format!("{wanted}{}", &bare[wanted.len()..]))
+                }
+                _ => Some(format!("{wanted}{bare}")),
+            };
+            if let Some(fixed) = fixed {
+                fixes.push(HeaderFix {
+                    code: "missing_prefix",
+                    value: fixed,
+                    finding: format!(
+                        "the {header} value lacks the exact `{wanted}` prefix{quoted_too}; with it, it \
+                         matches"
+                    ),
+                    advice: format!(
+                        "A{} {} signature is {}: make the sender write the prefix, in \
+                         lowercase.",
+                        if provider.slug().starts_with(['a', 'e', 'i', 'o', 'u']) { "n" } else { "" },
                         provider.slug(),
                         scheme(provider)
                     ),

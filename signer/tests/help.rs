@@ -8,13 +8,15 @@ use std::path::Path;
 
 use common::*;
 
-const COMMANDS: [&[&str]; 7] = [
+const COMMANDS: [&[&str]; 9] = [
     &["--version"],
     &["--help"],
     &["sign", "--help"],
     &["verify", "--help"],
     &["send", "--help"],
     &["completions", "--help"],
+    &["providers", "--help"],
+    &["providers"],
     &["sign", "-h"],
 ];
 

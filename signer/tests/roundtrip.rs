@@ -2,7 +2,7 @@
 //! header lines, both API Gateway events), every provider and form, with the signing secret
 //! anywhere in a rotation.
 
-use alert_relay::config::ProviderConfig;
+use alert_relay::providers::ProviderConfig;
 use alert_relay::providers::{Credential, Provider, SignedForm};
 use alert_relay::{Secret, providers};
 use clap::Parser as _;
@@ -42,8 +42,8 @@ fn round_trip(
 ) -> Verdict {
     let args = sign_args(provider, secret, form, output);
     args.request.check().expect("a valid command line");
-    let request = Request::build(&args.request, Some(secret), body.clone()).expect("signs");
-    let printed = sign::render(&args, &request).expect("renders");
+    let request = Request::build(&args.request, Some(secret), body.clone(), 0).expect("signs");
+    let printed = sign::render(&args, &request, Some(0)).expect("renders");
     let captured = if output[1] == "headers" {
         Captured::from_header_lines(printed.as_bytes(), body).expect("header lines")
     } else {

@@ -10,7 +10,8 @@ use std::fmt::Write as _;
 use serde::Serialize;
 
 use super::{Message, fact, label, one_line};
-use crate::event::{Event, EventError, Severity, clip};
+use crate::alert::Severity;
+use crate::event::{Event, EventError, clip};
 
 const TITLE_MAX_CHARS: usize = 250;
 const DESCRIPTION_MAX_CHARS: usize = 8000;
@@ -199,7 +200,7 @@ fn link(url: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Alert, Status};
+    use crate::alert::{Alert, Status};
     use crate::providers::Provider;
     use serde_json::{Value, json};
     use time::macros::datetime;

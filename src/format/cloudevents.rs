@@ -120,7 +120,8 @@ pub fn sms(event: &Event) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Alert, SNS_MAX_MESSAGE_BYTES, Severity, Status};
+    use crate::alert::{Alert, Severity, Status};
+    use crate::event::SNS_MAX_MESSAGE_BYTES;
     use crate::providers::Provider;
     use serde_json::Value;
     use time::macros::datetime;

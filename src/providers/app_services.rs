@@ -5,9 +5,37 @@
 use serde_json::{Map, Value};
 
 use super::fields;
-use crate::event::{Alert, Severity, Status, parse_time};
+use super::{InvalidCredential, Matched, Presented, SecretForm, SignError, SignedForm, SignedHeaders, Signing, Spec};
+use crate::alert::{Alert, Severity, Status, parse_time};
+use crate::secret::Secret;
+use crate::signature::Scheme;
 
-pub const SIGNATURE_HEADER: &str = "X-Hook-Signature";
+const SIGNATURE_HEADER: &str = "X-Hook-Signature";
+const SCHEME: Scheme = Scheme::SHA256_HEX;
+
+pub(super) const SPEC: Spec = Spec {
+    slug: "app-services",
+    name: "App Services",
+    env_prefix: "APP_SERVICES",
+    signature_header: SIGNATURE_HEADER,
+    signed_headers: &[],
+    scheme: "sha256=<hex of HMAC-SHA256>",
+    tag: SCHEME,
+    secrets: SecretForm::TEXT,
+    forms: &[SignedForm::Raw],
+    event_header: None,
+    verify,
+    sign,
+    normalize: |body, _| normalize(body),
+};
+
+fn verify(presented: &Presented<'_>, secrets: &[Secret]) -> Result<Matched, InvalidCredential> {
+    super::verify_raw(SCHEME, presented, secrets)
+}
+
+fn sign(secret: &Secret, signing: &Signing<'_>) -> Result<SignedHeaders, SignError> {
+    Ok(super::sign_raw(SCHEME, SIGNATURE_HEADER, secret, signing))
+}
 
 const ID_KEYS: &[&str] = &["id", "alert_id", "alertId", "_id"];
 const STATUS_KEYS: &[&str] = &["status", "state"];
@@ -65,7 +93,8 @@ fn first_text(body: &Map<String, Value>, keys: &[&str]) -> Option<String> {
     keys.iter().find_map(|key| fields::text(body, key))
 }
 
-pub fn normalize(body: &Map<String, Value>) -> Alert {
+/// Best effort, from the names alerting tools commonly use; any sender that posts JSON.
+pub(super) fn normalize(body: &Map<String, Value>) -> Alert {
     // No status at all: a sender posting an alert is raising it.
     let status = first_text(body, STATUS_KEYS).map_or(Status::Open, |s| status(&s));
     let severity = first_text(body, SEVERITY_KEYS).map_or(Severity::Unknown, |s| severity(&s));

@@ -5,10 +5,38 @@ use http::HeaderMap;
 use serde_json::{Map, Value};
 
 use super::fields::{self, json};
-use crate::event::{Alert, Severity, Status, parse_time};
+use super::{Matched, Presented, SecretForm, SignError, SignedForm, SignedHeaders, Signing, Spec};
+use crate::alert::{Alert, Severity, Status, parse_time};
+use crate::secret::Secret;
+use crate::signature::Scheme;
 
-pub const SIGNATURE_HEADER: &str = "X-MMS-Signature";
-pub const EVENT_HEADER: &str = "X-MMS-Event";
+const SIGNATURE_HEADER: &str = "X-MMS-Signature";
+const EVENT_HEADER: &str = "X-MMS-Event";
+const SCHEME: Scheme = Scheme::SHA1_BASE64;
+
+pub(super) const SPEC: Spec = Spec {
+    slug: "atlas",
+    name: "MongoDB Atlas",
+    env_prefix: "ATLAS",
+    signature_header: SIGNATURE_HEADER,
+    signed_headers: &[],
+    scheme: "base64 of HMAC-SHA1",
+    tag: SCHEME,
+    secrets: SecretForm::TEXT,
+    forms: &[SignedForm::Raw],
+    event_header: Some(EVENT_HEADER),
+    verify,
+    sign,
+    normalize,
+};
+
+fn verify(presented: &Presented<'_>, secrets: &[Secret]) -> Result<Matched, super::InvalidCredential> {
+    super::verify_raw(SCHEME, presented, secrets)
+}
+
+fn sign(secret: &Secret, signing: &Signing<'_>) -> Result<SignedHeaders, SignError> {
+    Ok(super::sign_raw(SCHEME, SIGNATURE_HEADER, secret, signing))
+}
 
 fn status_from_event(event: &str) -> Option<Status> {
     Some(match event.trim() {
@@ -32,7 +60,7 @@ fn status_from_body(status: &str) -> Option<Status> {
     })
 }
 
-pub fn normalize(body: &Map<String, Value>, headers: &HeaderMap) -> Alert {
+fn normalize(body: &Map<String, Value>, headers: &HeaderMap) -> Alert {
     let header_status = headers
         .get(EVENT_HEADER)
         .and_then(|v| v.to_str().ok())

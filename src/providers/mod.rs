@@ -1,24 +1,113 @@
 //! The fixed set of providers: how each authenticates a request and what its alert means.
 //!
-//! Adding a provider is one file here, one enum arm in each exhaustive `match`, its sample events
-//! and its tests.
+//! A provider is a [`Spec`] in its own file: its path slug, names, environment prefix, signature
+//! headers and scheme, the signed forms it accepts and its normalizer. The registry below is the
+//! one list of them; adding a provider is its file and one registry line.
 
-mod app_services;
-mod atlas;
-mod monte_carlo;
+mod settings;
+
+pub use settings::{
+    Fetched, ProviderConfig, SecretEncoding, SecretForm, SettingsError, parse_secrets,
+};
 
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
-use crate::config::{ProviderConfig, Secret};
-use crate::event::Alert;
-use crate::signature::{Scheme, SignatureError, Tag, secret_equals};
+use crate::alert::Alert;
+use crate::secret::Secret;
+use crate::signature::{Scheme, SignatureError, secret_equals};
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Provider {
-    Atlas,
-    AppServices,
-    MonteCarlo,
+/// Declares the providers: one `Variant => module` line each, in the order they are listed
+/// everywhere (docs, the signer's help, the template).
+macro_rules! registry {
+    ($($variant:ident => $module:ident),+ $(,)?) => {
+        $(mod $module;)+
+
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Provider {
+            $($variant),+
+        }
+
+        impl Provider {
+            pub const ALL: [Provider; [$(stringify!($variant)),+].len()] = [$(Provider::$variant),+];
+
+            /// Everything that makes this provider what it is.
+            pub fn spec(self) -> &'static Spec {
+                match self {
+                    $(Provider::$variant => &$module::SPEC),+
+                }
+            }
+        }
+    };
+}
+
+registry! {
+    Atlas => atlas,
+    AppServices => app_services,
+    MonteCarlo => monte_carlo,
+}
+
+/// The headers a signature is sent in: `(name, value)`, the signature's own among them.
+pub type SignedHeaders = Vec<(&'static str, String)>;
+
+/// A provider, declared in one place.
+pub struct Spec {
+    /// The path segment in `/webhooks/{provider}`; exact and case-sensitive.
+    pub slug: &'static str,
+    /// The provider's name for people: titles, emails, chat.
+    pub name: &'static str,
+    /// Prefix of the provider's environment variables (`<P>_WEBHOOK_SECRETS`, …).
+    pub env_prefix: &'static str,
+    /// The header that carries the signature: a request without it is unsigned.
+    pub signature_header: &'static str,
+    /// Other headers the signature covers (each read at most once, with the signature).
+    pub signed_headers: &'static [&'static str],
+    /// How the signature header's value is made, in words.
+    pub scheme: &'static str,
+    /// How one tag is written in the signature header.
+    pub tag: Scheme,
+    /// How a signing secret is written in `<P>_WEBHOOK_SECRETS`.
+    pub secrets: SecretForm,
+    /// The messages a signature may cover, the raw body first.
+    pub forms: &'static [SignedForm],
+    /// A header the sender sets to say what happened (Atlas's `X-MMS-Event`), for the signer.
+    pub event_header: Option<&'static str>,
+    /// Checks a present signature against the signing secrets.
+    pub verify: fn(&Presented<'_>, &[Secret]) -> Result<Matched, InvalidCredential>,
+    /// The signature headers this provider sends.
+    pub sign: fn(&Secret, &Signing<'_>) -> Result<SignedHeaders, SignError>,
+    /// Reads an authenticated body (and the request's headers) into the common alert.
+    pub normalize: fn(&Map<String, Value>, &HeaderMap) -> Alert,
+}
+
+/// What a provider's `verify` looks at: the signature header's value, the values of its
+/// `signed_headers` in order, the body, and when the request was received.
+#[derive(Debug, Clone, Copy)]
+pub struct Presented<'a> {
+    pub signature: &'a str,
+    pub signed_headers: &'a [Option<&'a str>],
+    pub body: &'a [u8],
+    /// Unix seconds.
+    pub received_at: i64,
+}
+
+/// Which form and secret a signature matched, and the body if matching had to parse it.
+#[derive(Debug)]
+pub struct Matched {
+    pub form: SignedForm,
+    pub secret_index: usize,
+    pub parsed: Option<Map<String, Value>>,
+}
+
+/// What a provider's `sign` signs.
+#[derive(Debug, Clone, Copy)]
+pub struct Signing<'a> {
+    pub body: &'a [u8],
+    pub form: SignedForm,
+    /// Unix seconds, for schemes that sign a time.
+    pub timestamp: i64,
+    /// A message id, for schemes that sign one.
+    pub id: &'a str,
 }
 
 /// Which message a provider signed.
@@ -60,6 +149,8 @@ pub struct Inbound<'a> {
     /// Every value of the `secret` and `token` query parameters, in order.
     pub query_secrets: &'a [&'a str],
     pub body: &'a [u8],
+    /// When the request was received, Unix seconds (schemes with a timestamp check it).
+    pub received_at: i64,
 }
 
 /// A request whose credential checked out. Only `Provider::authenticate` makes one, so only an
@@ -115,10 +206,20 @@ impl AuthError {
     }
 }
 
+/// A provider's own reason to refuse a signature that is present (a stale timestamp, say): fixed
+/// words for the log line and a sentence for people, never request data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: &'static str,
+    pub message: &'static str,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum InvalidCredential {
     #[error(transparent)]
     Signature(#[from] SignatureError),
+    #[error("{}", .0.message)]
+    Refused(Refusal),
     #[error("signature header sent more than once")]
     DuplicateHeader,
     #[error("signature header is not visible ASCII")]
@@ -141,6 +242,7 @@ impl InvalidCredential {
             InvalidCredential::Signature(SignatureError::BadEncoding(_)) => "bad_encoding",
             InvalidCredential::Signature(SignatureError::WrongLength) => "wrong_length",
             InvalidCredential::Signature(SignatureError::Mismatch) => "signature_mismatch",
+            InvalidCredential::Refused(refusal) => refusal.reason,
             InvalidCredential::DuplicateHeader => "duplicate_header",
             InvalidCredential::UnreadableHeader => "unreadable_header",
             InvalidCredential::NoSigningSecret => "no_signing_secret",
@@ -178,67 +280,70 @@ pub enum SignError {
 }
 
 impl Provider {
-    pub const ALL: [Provider; 3] = [Provider::Atlas, Provider::AppServices, Provider::MonteCarlo];
-
     /// The path segment in `/webhooks/{provider}`; exact and case-sensitive.
     pub fn from_slug(slug: &str) -> Option<Provider> {
         Provider::ALL.into_iter().find(|p| p.slug() == slug)
     }
 
     pub fn slug(self) -> &'static str {
-        match self {
-            Provider::Atlas => "atlas",
-            Provider::AppServices => "app-services",
-            Provider::MonteCarlo => "monte-carlo",
-        }
+        self.spec().slug
     }
 
     /// The provider's name for people: titles, emails, chat.
     pub fn name(self) -> &'static str {
-        match self {
-            Provider::Atlas => "MongoDB Atlas",
-            Provider::AppServices => "App Services",
-            Provider::MonteCarlo => "Monte Carlo",
-        }
+        self.spec().name
     }
 
     /// Prefix of the provider's environment variables.
     pub fn env_prefix(self) -> &'static str {
-        match self {
-            Provider::Atlas => "ATLAS",
-            Provider::AppServices => "APP_SERVICES",
-            Provider::MonteCarlo => "MONTE_CARLO",
-        }
+        self.spec().env_prefix
     }
 
     pub fn signature_header(self) -> &'static str {
-        match self {
-            Provider::Atlas => atlas::SIGNATURE_HEADER,
-            Provider::AppServices => app_services::SIGNATURE_HEADER,
-            Provider::MonteCarlo => monte_carlo::SIGNATURE_HEADER,
-        }
+        self.spec().signature_header
     }
 
-    fn scheme(self) -> Scheme {
-        match self {
-            Provider::Atlas => Scheme::Sha1Base64,
-            Provider::AppServices => Scheme::Sha256Hex,
-            Provider::MonteCarlo => Scheme::Sha512Hex,
-        }
+    /// Index into `Provider::ALL`.
+    pub fn index(self) -> usize {
+        self as usize
     }
 
-    /// The signature header value this provider sends for `body` under `secret`.
-    pub fn sign(self, secret: &[u8], body: &[u8], form: SignedForm) -> Result<String, SignError> {
-        match (self, form) {
-            (_, SignedForm::Raw) => Ok(self.scheme().sign(secret, body)),
-            (Provider::MonteCarlo, SignedForm::Documented) => {
-                let object = parse_object(body)?;
-                Ok(self
-                    .scheme()
-                    .sign(secret, crate::pyform::urlencode(&object).as_bytes()))
-            }
-            (_, SignedForm::Documented) => Err(SignError::NoDocumentedForm(self.slug())),
+    /// The headers this provider sends to sign `signing.body` with `secret`.
+    pub fn sign(self, secret: &Secret, signing: &Signing<'_>) -> Result<SignedHeaders, SignError> {
+        let spec = self.spec();
+        if !spec.forms.contains(&signing.form) {
+            return Err(SignError::NoDocumentedForm(spec.slug));
         }
+        (spec.sign)(secret, signing)
+    }
+
+    /// The headers that sign `body` with the key `key` now, with a message id derived from the
+    /// body (the same body, the same id): what a sender of this provider sends.
+    pub fn sign_body(
+        self,
+        key: &[u8],
+        body: &[u8],
+        form: SignedForm,
+    ) -> Result<SignedHeaders, SignError> {
+        let signing = Signing {
+            body,
+            form,
+            timestamp: time::OffsetDateTime::now_utc().unix_timestamp(),
+            id: &self.message_id(body),
+        };
+        self.sign(&Secret::from_bytes(key), &signing)
+    }
+
+    /// A message id for schemes that sign one: the same body, the same id, as a sender's
+    /// redelivery of one message keeps its id.
+    pub fn message_id(self, body: &[u8]) -> String {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::new()
+            .chain_update(self.slug())
+            .chain_update(":")
+            .chain_update(body)
+            .finalize();
+        format!("msg_{}", &hex::encode(digest)[..26])
     }
 
     /// Checks the request's credential against the provider's settings. Fails closed: a
@@ -248,6 +353,7 @@ impl Provider {
         settings: &ProviderConfig,
         inbound: Inbound<'a>,
     ) -> Result<Verified<'a>, AuthError> {
+        let spec = self.spec();
         let verified = |credential, parsed| Verified {
             provider: self,
             inbound,
@@ -256,24 +362,31 @@ impl Provider {
         };
         let invalid = |why: InvalidCredential| AuthError::Invalid(why);
 
-        let mut values = inbound.headers.get_all(self.signature_header()).iter();
-        if let Some(header) = values.next() {
-            if values.next().is_some() {
-                return Err(invalid(InvalidCredential::DuplicateHeader));
-            }
-            let header = header
-                .to_str()
-                .map_err(|_| invalid(InvalidCredential::UnreadableHeader))?;
-            let tag = self.scheme().parse(header).map_err(|e| invalid(e.into()))?;
-            if settings.webhook_secrets.is_empty() {
-                return Err(invalid(InvalidCredential::NoSigningSecret));
-            }
-            let (form, secret_index, parsed) = self
-                .match_signature(&tag, &settings.webhook_secrets, inbound.body)
-                .ok_or(invalid(SignatureError::Mismatch.into()))?;
+        if let Some(signature) = single(inbound.headers, spec.signature_header)? {
+            let signed_headers = spec
+                .signed_headers
+                .iter()
+                .map(|name| single(inbound.headers, name))
+                .collect::<Result<Vec<_>, _>>()?;
+            let presented = Presented {
+                signature,
+                signed_headers: &signed_headers,
+                body: inbound.body,
+                received_at: inbound.received_at,
+            };
+            let secrets = &settings.webhook_secrets;
+            let matched = (spec.verify)(&presented, secrets).map_err(|why| match why {
+                InvalidCredential::Signature(SignatureError::Mismatch) if secrets.is_empty() => {
+                    invalid(InvalidCredential::NoSigningSecret)
+                }
+                why => invalid(why),
+            })?;
             return Ok(verified(
-                Credential::Signature { form, secret_index },
-                parsed,
+                Credential::Signature {
+                    form: matched.form,
+                    secret_index: matched.secret_index,
+                },
+                matched.parsed,
             ));
         }
 
@@ -295,17 +408,6 @@ impl Provider {
         Err(AuthError::Missing)
     }
 
-    fn match_signature(self, tag: &Tag, secrets: &[Secret], body: &[u8]) -> Option<SignatureMatch> {
-        if let Some(index) = tag.match_any(secrets, body) {
-            return Some((SignedForm::Raw, index, None));
-        }
-        match self {
-            Provider::MonteCarlo => monte_carlo::match_documented(tag, secrets, body)
-                .map(|(index, object)| (SignedForm::Documented, index, Some(object))),
-            Provider::Atlas | Provider::AppServices => None,
-        }
-    }
-
     /// Reads an authenticated body into the common alert.
     pub fn normalize(self, verified: Verified<'_>) -> Result<Alert, MalformedPayload> {
         let headers = verified.inbound.headers;
@@ -313,12 +415,50 @@ impl Provider {
             Some(object) => object,
             None => parse_object(verified.inbound.body)?,
         };
-        Ok(match self {
-            Provider::Atlas => atlas::normalize(&body, headers),
-            Provider::AppServices => app_services::normalize(&body),
-            Provider::MonteCarlo => monte_carlo::normalize(&body),
-        })
+        Ok((self.spec().normalize)(&body, headers))
     }
+}
+
+/// The one value of header `name`, if sent: sent twice, or not visible ASCII, it is refused.
+fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, AuthError> {
+    let mut values = headers.get_all(name).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(AuthError::Invalid(InvalidCredential::DuplicateHeader));
+    }
+    value
+        .to_str()
+        .map(Some)
+        .map_err(|_| AuthError::Invalid(InvalidCredential::UnreadableHeader))
+}
+
+/// The `verify` of a provider that signs the raw body with one tag of `scheme`.
+pub(crate) fn verify_raw(
+    scheme: Scheme,
+    presented: &Presented<'_>,
+    secrets: &[Secret],
+) -> Result<Matched, InvalidCredential> {
+    let tag = scheme.parse(presented.signature)?;
+    let secret_index = tag
+        .match_any(secrets, presented.body)
+        .ok_or(SignatureError::Mismatch)?;
+    Ok(Matched {
+        form: SignedForm::Raw,
+        secret_index,
+        parsed: None,
+    })
+}
+
+/// The `sign` of a provider that signs the raw body with one tag of `scheme` in `header`.
+pub(crate) fn sign_raw(
+    scheme: Scheme,
+    header: &'static str,
+    secret: &Secret,
+    signing: &Signing<'_>,
+) -> SignedHeaders {
+    vec![(header, scheme.sign(secret.expose(), signing.body))]
 }
 
 /// Parses a body that must be a JSON object.
@@ -345,9 +485,6 @@ impl ClassifyName for serde_json::Error {
         )
     }
 }
-
-/// Which form and secret a signature matched, and the body if matching had to parse it.
-type SignatureMatch = (SignedForm, usize, Option<Map<String, Value>>);
 
 /// Small readers shared by the providers' normalizers: a field is used only when it has the
 /// expected type and is not blank.

@@ -3,23 +3,62 @@
 
 use serde_json::{Map, Value};
 
-use super::{fields, parse_object};
-use crate::config::Secret;
-use crate::event::{Alert, Severity, Status};
-use crate::signature::Tag;
+use super::{
+    InvalidCredential, Matched, Presented, SecretForm, SignError, SignedForm, SignedHeaders, Signing, Spec, fields,
+    parse_object,
+};
+use crate::alert::{Alert, Severity, Status};
+use crate::secret::Secret;
+use crate::signature::{Scheme, SignatureError};
 
-pub const SIGNATURE_HEADER: &str = "x-mcd-signature";
+const SIGNATURE_HEADER: &str = "x-mcd-signature";
+const SCHEME: Scheme = Scheme::SHA512_HEX;
 
-/// Tries the documented form: parse the body, build Python's urlencode string, MAC it.
-pub fn match_documented(
-    tag: &Tag,
-    secrets: &[Secret],
-    body: &[u8],
-) -> Option<(usize, Map<String, Value>)> {
-    let object = parse_object(body).ok()?;
+pub(super) const SPEC: Spec = Spec {
+    slug: "monte-carlo",
+    name: "Monte Carlo",
+    env_prefix: "MONTE_CARLO",
+    signature_header: SIGNATURE_HEADER,
+    signed_headers: &[],
+    scheme: "hex of HMAC-SHA512",
+    tag: SCHEME,
+    secrets: SecretForm::TEXT,
+    forms: &[SignedForm::Raw, SignedForm::Documented],
+    event_header: None,
+    verify,
+    sign,
+    normalize: |body, _| normalize(body),
+};
+
+/// The raw body, else the documented form: parse the body, build Python's urlencode string,
+/// MAC it (the parsed body is kept for the normalizer).
+fn verify(presented: &Presented<'_>, secrets: &[Secret]) -> Result<Matched, InvalidCredential> {
+    let tag = SCHEME.parse(presented.signature)?;
+    if let Some(secret_index) = tag.match_any(secrets, presented.body) {
+        return Ok(Matched {
+            form: SignedForm::Raw,
+            secret_index,
+            parsed: None,
+        });
+    }
+    let object = parse_object(presented.body).map_err(|_| SignatureError::Mismatch)?;
     let form = crate::pyform::urlencode(&object);
-    tag.match_any(secrets, form.as_bytes())
-        .map(|index| (index, object))
+    let secret_index = tag
+        .match_any(secrets, form.as_bytes())
+        .ok_or(SignatureError::Mismatch)?;
+    Ok(Matched {
+        form: SignedForm::Documented,
+        secret_index,
+        parsed: Some(object),
+    })
+}
+
+fn sign(secret: &Secret, signing: &Signing<'_>) -> Result<SignedHeaders, SignError> {
+    let message = match signing.form {
+        SignedForm::Raw => return Ok(super::sign_raw(SCHEME, SIGNATURE_HEADER, secret, signing)),
+        SignedForm::Documented => crate::pyform::urlencode(&parse_object(signing.body)?),
+    };
+    Ok(vec![(SIGNATURE_HEADER, SCHEME.sign(secret.expose(), message.as_bytes()))])
 }
 
 fn status(body: &Map<String, Value>, payload: Option<&Map<String, Value>>) -> Status {
@@ -72,7 +111,7 @@ fn humanize(kind: &str) -> String {
     })
 }
 
-pub fn normalize(body: &Map<String, Value>) -> Alert {
+fn normalize(body: &Map<String, Value>) -> Alert {
     let payload = fields::object(body, "payload");
     let from_either =
         |key| fields::str(body, key).or_else(|| payload.and_then(|p| fields::str(p, key)));

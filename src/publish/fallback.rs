@@ -15,7 +15,7 @@ use flate2::read::GzDecoder;
 use flate2::write::GzEncoder;
 use serde::{Deserialize, Serialize};
 
-use super::{Outbox, Publish};
+use crate::outbox::{Outbox, Publish};
 
 /// Tags every queue message, so a record of any other shape is recognised as not ours.
 pub const FORMAT: &str = "alert-relay/pending@1";
@@ -182,7 +182,7 @@ mod tests {
     use super::*;
     use crate::event::Attributes;
     use crate::format::Message;
-    use crate::publish::Fifo;
+    use crate::outbox::Fifo;
 
     fn outbox(bodies: &[&str]) -> Outbox {
         let messages: Vec<Message> = bodies

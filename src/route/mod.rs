@@ -9,14 +9,23 @@ pub use filter::{Filter, FilterError};
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::config::ConfigError;
 use crate::event::{Event, EventError};
 use crate::format::{Format, Message};
-use crate::publish::{Fifo, Outbox, Publish};
+use crate::outbox::{Fifo, Outbox, Publish};
 
 pub const VARIABLE: &str = "ALERT_ROUTES";
 /// More routes than this is a configuration error: each is a concurrent publish per alert.
 pub const MAX_ROUTES: usize = 10;
+
+/// What is wrong with `ALERT_ROUTES`, said the way a configuration error is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RouteError {
+    #[error("ALERT_ROUTES is invalid: {0}")]
+    Invalid(&'static str),
+    /// One route, by its position counted from 1.
+    #[error("ALERT_ROUTES route {position}: {reason}")]
+    Route { position: usize, reason: String },
+}
 
 /// The default topic, which receives every alert as a CloudEvent, and the routes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,7 +65,7 @@ impl Routes {
     pub fn parse(
         default_topic: impl Into<String>,
         value: Option<&str>,
-    ) -> Result<Self, ConfigError> {
+    ) -> Result<Self, RouteError> {
         let mut routes = Routes::new(default_topic);
         let Some(value) = value else {
             return Ok(routes);
@@ -64,23 +73,20 @@ impl Routes {
         let written: Vec<Value> = match serde_json::from_str(value) {
             Ok(Value::Array(items)) => items,
             Ok(_) => {
-                return Err(crate::config::invalid(
-                    VARIABLE,
-                    "not a JSON array of routes",
-                ));
+                return Err(RouteError::Invalid("not a JSON array of routes"));
             }
-            Err(_) => return Err(crate::config::invalid(VARIABLE, "not JSON")),
+            Err(_) => return Err(RouteError::Invalid("not JSON")),
         };
         for (index, item) in written.into_iter().enumerate() {
             let position = index + 1;
-            let error = |reason: String| ConfigError::Route { position, reason };
+            let error = |reason: String| RouteError::Route { position, reason };
             if position > MAX_ROUTES {
                 return Err(error(format!("more than {MAX_ROUTES} routes")));
             }
             let written: Written =
                 serde_json::from_value(item).map_err(|e| error(e.to_string()))?;
             let topic = written.topic.trim().to_owned();
-            if !crate::config::is_sns_topic_arn(&topic) {
+            if !is_sns_topic_arn(&topic) {
                 return Err(error(format!("topic {topic:?} is not an SNS topic ARN")));
             }
             if topic == routes.default_topic {
@@ -159,10 +165,37 @@ impl Routes {
     }
 }
 
+/// `arn:<partition>:sns:<region>:<12-digit account>:<name>`, the name 1 to 256 of `A-Z a-z 0-9 _ -`,
+/// `.fifo` included where present.
+pub fn is_sns_topic_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [prefix, partition, service, region, account, name] = parts[..] else {
+        return false;
+    };
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    prefix == "arn"
+        && !partition.is_empty()
+        && partition
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-')
+        && service == "sns"
+        && !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && (1..=256).contains(&name.len())
+        && !base.is_empty()
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::event::{Alert, Severity, Status};
+    use crate::alert::{Alert, Severity, Status};
     use crate::providers::Provider;
     use time::macros::datetime;
 

@@ -24,17 +24,38 @@ fn path(provider: Provider) -> String {
     format!("/webhooks/{}", provider.slug())
 }
 
+/// The signature header's value for `body`.
 fn sign(provider: Provider, secret: &str, body: &[u8]) -> String {
+    let (_, value) = signing(provider, secret, body)
+        .into_iter()
+        .find(|(name, _)| *name == provider.signature_header())
+        .unwrap();
+    value
+}
+
+/// Every header that signs `body`.
+fn signing(provider: Provider, secret: &str, body: &[u8]) -> Vec<(&'static str, String)> {
     provider
-        .sign(secret.as_bytes(), body, SignedForm::Raw)
+        .sign_body(secret.as_bytes(), body, SignedForm::Raw)
         .unwrap()
+}
+
+/// `request` with the headers the signature covers besides its own (Standard Webhooks' id and
+/// timestamp), as a genuine signing over `body` sets them.
+fn companions(request: Http, provider: Provider, body: &[u8]) -> Http {
+    signing(provider, SECRETS[0], body)
+        .into_iter()
+        .filter(|(name, _)| *name != provider.signature_header())
+        .fold(request, |request, (name, value)| {
+            request.header(name, &value)
+        })
 }
 
 /// A request signed over `body` with the first test secret.
 fn signed_bytes(provider: Provider, body: &[u8]) -> Http {
-    Http::post(&path(provider), body).header(
-        provider.signature_header(),
-        &sign(provider, SECRETS[0], body),
+    signing(provider, SECRETS[0], body).into_iter().fold(
+        Http::post(&path(provider), body),
+        |request, (name, value)| request.header(name, &value),
     )
 }
 
@@ -50,7 +71,8 @@ pub fn cases() -> Vec<Case> {
         let seed = seed(p).as_bytes();
         let good = sign(p, SECRETS[0], seed);
         let header = p.signature_header();
-        let with_sig = |sig: &str| Http::post(&path(p), seed).header(header, sig);
+        let with_sig =
+            |sig: &str| companions(Http::post(&path(p), seed), p, seed).header(header, sig);
 
         // Bodies.
         let mut bad_base64 = signed_bytes(p, seed).v2_base64();
@@ -223,7 +245,7 @@ pub fn cases() -> Vec<Case> {
                 with_sig(&sign(other, SECRETS[0], seed)).v2(),
                 401,
             ));
-            let theirs = Http::post(&path(p), seed)
+            let theirs = companions(Http::post(&path(p), seed), other, seed)
                 .header(other.signature_header(), &sign(other, SECRETS[0], seed));
             cases.push(case(
                 format!("{slug}: {}'s header only", other.slug()),

@@ -33,13 +33,38 @@ pub fn seed(provider: Provider) -> &'static str {
     }
 }
 
+/// The signature header's value alone for `body`, signed now.
+pub fn signature(provider: Provider, secret: &str, body: &[u8], form: SignedForm) -> String {
+    let (_, value) = provider
+        .sign_body(secret.as_bytes(), body, form)
+        .unwrap()
+        .into_iter()
+        .find(|(name, _)| *name == provider.signature_header())
+        .unwrap();
+    value
+}
+
+/// `request` with the headers a genuine signature over `body` covers besides its own
+/// (Standard Webhooks' id and timestamp; none for most providers).
+pub fn with_companions(request: Http, provider: Provider, body: &[u8]) -> Http {
+    provider
+        .sign_body(SECRETS[0].as_bytes(), body, SignedForm::Raw)
+        .unwrap()
+        .into_iter()
+        .filter(|(name, _)| *name != provider.signature_header())
+        .fold(request, |request, (name, value)| {
+            request.header(name, &value)
+        })
+}
+
 /// Every provider enabled with both signing secrets, App Services also with a query secret.
 pub fn config_vars() -> Vec<(String, String)> {
     let mut vars = vec![("ALERT_TOPIC_ARN".to_owned(), TOPIC.to_owned())];
     for p in Provider::ALL {
+        let written = SECRETS.map(|key| p.spec().secrets.write(key.as_bytes()));
         vars.push((
             format!("{}_WEBHOOK_SECRETS", p.env_prefix()),
-            SECRETS.join(","),
+            written.join(","),
         ));
     }
     vars.push(("APP_SERVICES_QUERY_SECRETS".into(), QUERY_SECRET.into()));
@@ -233,14 +258,17 @@ impl Http {
 
     /// A webhook from `provider` signed with `secret` the way the provider signs.
     pub fn signed(provider: Provider, secret: &str, body: &str, form: SignedForm) -> Self {
-        let signature = provider
-            .sign(secret.as_bytes(), body.as_bytes(), form)
-            .unwrap();
-        let request = Http::post(&format!("/webhooks/{}", provider.slug()), body.as_bytes())
-            .header(provider.signature_header(), &signature);
-        match provider {
-            Provider::Atlas => request.header("X-MMS-Event", "alert.open"),
-            _ => request,
+        let request = provider
+            .sign_body(secret.as_bytes(), body.as_bytes(), form)
+            .unwrap()
+            .into_iter()
+            .fold(
+                Http::post(&format!("/webhooks/{}", provider.slug()), body.as_bytes()),
+                |request, (name, value)| request.header(name, &value),
+            );
+        match provider.spec().event_header {
+            Some(header) => request.header(header, "alert.open"),
+            None => request,
         }
     }
 
