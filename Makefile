@@ -96,7 +96,7 @@ sam-local-if-docker:
 	    echo "sam-local SKIPPED: $$why; install and start Docker to test the SAM path (make sam-local)"; \
 	fi
 
-script-tests: venv ## unit tests of the Python scripts (glibc check, derived template, printed commands)
+script-tests: venv ## unit tests of the Python scripts (glibc check, generated and derived templates, printed commands)
 	$(VENV)/bin/python -m pytest tests/scripts
 
 build: venv ## release build for Lambda arm64 (one-time: rustup target add aarch64-unknown-linux-gnu)
