@@ -20,8 +20,12 @@ SIGNER := alert-relay-sign
 REGION ?= us-east-1
 FUZZ_SECONDS ?= 600
 FUZZ_SMOKE_SECONDS ?= 20
+# The provider registry template.yaml's generated parts come from: the signer's own
+# (`alert-relay-sign providers --json`), or PROVIDERS_JSON=FILE, a copy of it (no Rust build).
+PROVIDERS_JSON ?=
+REGISTRY := $(if $(PROVIDERS_JSON),--providers-json $(PROVIDERS_JSON),$(TARGET_DIR)/debug/$(SIGNER))
 
-.PHONY: help venv fmt lint check test e2e events events-check run sam-run sam-local sam-local-if-docker script-tests build package-check deploy template-lint fuzz fuzz-smoke clean
+.PHONY: help venv fmt lint check test e2e events events-check template template-check run sam-run sam-local sam-local-if-docker script-tests build package-check deploy template-lint fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -60,6 +64,15 @@ events-check: ## fail if events/ is not what `make events` generates
 	scripts/gen-events $(TARGET_DIR)/debug/$(SIGNER) .run/events-check
 	diff -r --exclude=payloads events .run/events-check || { echo 'events/ is stale or hand-edited: run `make events`' >&2; exit 1; }
 
+template: ## regenerate template.yaml's per-provider parts from the signer's provider registry
+	$(if $(PROVIDERS_JSON),,cargo build --locked --quiet --bin $(SIGNER))
+	scripts/gen-template $(REGISTRY)
+
+template-check: ## fail if template.yaml is not what `make template` generates
+	$(if $(PROVIDERS_JSON),,cargo build --locked --quiet --bin $(SIGNER))
+	scripts/gen-template $(REGISTRY) .run/template-check.yaml
+	diff template.yaml .run/template-check.yaml || { echo 'template.yaml is stale or hand-edited: run `make template`' >&2; exit 1; }
+
 run: venv ## local stack: moto + the function on :9000, replays events/, serves until Ctrl-C (SAM=1: as sam-run)
 	$(VENV)/bin/python scripts/run-local $(if $(SAM),--sam)
 
@@ -83,7 +96,7 @@ sam-local-if-docker:
 	    echo "sam-local SKIPPED: $$why; install and start Docker to test the SAM path (make sam-local)"; \
 	fi
 
-script-tests: venv ## unit tests of the Python scripts (glibc check, derived template, printed commands)
+script-tests: venv ## unit tests of the Python scripts (glibc check, generated and derived templates, printed commands)
 	$(VENV)/bin/python -m pytest tests/scripts
 
 build: venv ## release build for Lambda arm64 (one-time: rustup target add aarch64-unknown-linux-gnu)
@@ -101,7 +114,7 @@ deploy: venv ## sam build && sam deploy --guided
 	sam build
 	sam deploy --guided
 
-template-lint: venv ## cfn-lint and sam validate --lint on template.yaml
+template-lint: venv template-check ## template-check, then cfn-lint and sam validate --lint on template.yaml
 	cfn-lint template.yaml
 	sam validate --lint --region $(REGION)
 

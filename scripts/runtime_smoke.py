@@ -30,7 +30,7 @@ from pathlib import Path
 
 import boto3  # from the venv (moto brings it)
 
-from relaystack import free_port
+from relaystack import free_port, template
 from runtime_api import RuntimeApi, local_moto
 from sqstrigger import sqs_event
 
@@ -78,9 +78,19 @@ def cases():
     ]
 
 
+def configuration_variables() -> tuple[set[str], tuple[str, ...]]:
+    """What configures the function, as template.yaml declares it: its variables, and each
+    provider's prefix (`ATLAS_`, from ATLAS_WEBHOOK_SECRETS), which ATLAS_API_CLIENT_ID … share."""
+    variables = set(template()["Resources"]["AlertRelayFunction"]["Properties"]["Environment"]["Variables"])
+    suffix = "_WEBHOOK_SECRETS"
+    return variables, tuple(sorted(v.removesuffix(suffix) + "_" for v in variables if v.endswith(suffix)))
+
+
 def function_env(api, endpoint, topic, extra):
-    """The environment Lambda gives the function, pointed at moto (`endpoint`), plus `extra`."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "ATLAS_", "APP_SERVICES_", "MONTE_CARLO_"))}
+    """The environment Lambda gives the function, pointed at moto (`endpoint`), plus `extra`: none
+    of this shell's AWS settings, nor any of its own configuration that this shell happens to set."""
+    variables, prefixes = configuration_variables()
+    env = {k: v for k, v in os.environ.items() if k not in variables and not k.startswith(("AWS_", *prefixes))}
     env.update({"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_REGION": REGION})
     env.update({
         "AWS_LAMBDA_RUNTIME_API": api.address,

@@ -3,6 +3,7 @@ relaystack.printed_commands)."""
 
 import importlib.machinery
 import importlib.util
+import json
 import shlex
 
 import relaystack
@@ -49,3 +50,10 @@ def test_a_wrapped_command_is_the_same_command():
     text = run_local.wrapped(argv, width=40)
     assert max(len(line) for line in text.splitlines()) < 80
     assert shlex.split(text.replace("\\\n", " ")) == argv
+
+
+def test_make_run_names_the_providers_events_test_env_configures():
+    registry = json.loads((ROOT / "tests" / "scripts" / "data" / "providers.json").read_text())
+    configured = relaystack.env_file_lines(relaystack.EVENTS / "test.env")
+    expected = {p["slug"] for p in registry if any(line.startswith(p["env_prefix"] + "_") for line in configured)}
+    assert expected and set(run_local.served_providers()) == expected
