@@ -470,7 +470,7 @@ fn request_path(c: &mut Criterion) {
         let message = {
             // The message the no-op publisher received, rebuilt for the SDK measurement.
             let captured = Capture::default();
-            let relay = Relay::new(relay.config().clone(), captured.clone())
+            let relay = Relay::new(relay.settings().clone(), captured.clone())
                 .with_metrics(discard_metrics());
             ready(relay.handle(request(event)));
             captured.take().remove(0)
@@ -514,7 +514,7 @@ fn request_path(c: &mut Criterion) {
         for (topics, routes) in [(1, false), (4, true)] {
             let relay = routed(routes);
             let captured = Capture::default();
-            let capturing = Relay::new(relay.config().clone(), captured.clone())
+            let capturing = Relay::new(relay.settings().clone(), captured.clone())
                 .with_metrics(discard_metrics());
             let response = ready(capturing.handle(request(event)));
             assert_eq!(response.status(), 200, "routes-{topics} {size}");

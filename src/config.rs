@@ -3,6 +3,7 @@
 //! A bad configuration is an error naming the variable, never its value: the process stops
 //! before it serves anything.
 
+use crate::pipeline::{Admission, Settings};
 use crate::providers::{Fetched, Provider, ProviderConfig, SettingsError};
 use crate::route::{RouteError, Routes, is_sns_topic_arn};
 
@@ -32,6 +33,19 @@ pub enum ConfigError {
     /// One route of `ALERT_ROUTES`, by its position counted from 1.
     #[error("ALERT_ROUTES route {position}: {reason}")]
     Route { position: usize, reason: String },
+}
+
+impl From<Config> for Settings {
+    fn from(config: Config) -> Settings {
+        Settings {
+            admission: Admission {
+                providers: config.providers,
+                max_body_bytes: config.max_body_bytes,
+            },
+            routes: config.routes,
+            metrics_namespace: config.metrics_namespace,
+        }
+    }
 }
 
 impl From<SettingsError> for ConfigError {

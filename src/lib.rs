@@ -6,7 +6,8 @@
 //! 2. `signature` (the HMAC schemes), then `providers` (each a spec beside its configuration);
 //! 3. `event`, `format`, `outbox`, `route` (filter policies over the event's attributes);
 //! 4. `publish`: the publishers and the fallback queue;
-//! 5. the request's stages (`handler`, `redrive`);
+//! 5. the request's stages (`pipeline`: admit, normalize, deliver, respond), run by `handler`
+//!    for a webhook and `redrive` for a fallback-queue record;
 //! 6. `config` and `secrets` (assemble the layers from the environment), `dispatch`; `main` wires.
 
 pub mod alert;
@@ -16,14 +17,15 @@ pub mod event;
 pub mod format;
 pub mod handler;
 pub mod logging;
-pub mod metrics;
-pub mod outbox;
+mod metrics;
+mod outbox;
+pub mod pipeline;
 pub mod providers;
 pub mod publish;
 pub mod pyform;
-pub mod redrive;
+mod redrive;
 pub mod route;
-pub mod secret;
+mod secret;
 pub mod secrets;
 pub mod signature;
 

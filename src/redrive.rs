@@ -1,14 +1,16 @@
 //! The SQS path: the fallback queue's records published again, byte for byte as first built (the
-//! same event id, message and FIFO ids), with the records that still failed reported back so SQS
-//! retries only those, and moves them to the dead-letter queue after its `maxReceiveCount`.
+//! same event id, message and FIFO ids), through the same `deliver` stage as a webhook, with the
+//! records that still failed reported back so SQS retries only those, and moves them to the
+//! dead-letter queue after its `maxReceiveCount`.
 
 use std::time::Instant;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::future::join_all;
 
-use crate::handler::{Relay, Unqueued, log_failures};
+use crate::handler::Relay;
 use crate::metrics;
+use crate::pipeline::{Delivery, Keep, Unqueued, deliver};
 use crate::publish::{Fallback, Pending, Publisher};
 
 /// What became of one record.
@@ -60,12 +62,11 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             Redriven::Failed(reason) => ("failed", metrics::Outcome::RedriveFailed, Some(reason)),
         };
         let elapsed = started.elapsed();
-        let now_ms = metrics::now_ms();
         (self.metrics)(&metrics::line(
-            &self.config.metrics_namespace,
+            &self.settings.metrics_namespace,
             &provider,
             counted,
-            now_ms,
+            metrics::now_ms(),
             elapsed.as_secs_f64() * 1000.0,
         ));
         tracing::info!(
@@ -85,27 +86,22 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
     }
 
     async fn publish_pending(&self, pending: &Pending) -> Redriven {
-        let outbox = &pending.outbox;
-        let round = self.publish_round(outbox).await;
-        log_failures(
-            Some(&outbox.attributes.provider),
-            Some(&outbox.event_id),
-            &round.failures,
-        );
-        if round.failed.is_empty() {
-            return Redriven::Published;
-        }
-        if round.failed.len() == outbox.publishes.len() {
-            return Redriven::Failed("publish_failed");
-        }
-        // Some topics have it now: only the rest may go round again.
-        match self
-            .keep(outbox, &round.failed, pending.first_attempt.clone())
-            .await
-        {
-            Ok(()) => Redriven::Requeued,
-            Err(Unqueued::NoQueue) => Redriven::Failed("no_fallback_queue"),
-            Err(Unqueued::Failed) => Redriven::Failed("requeue_failed"),
+        let delivery = deliver(
+            &self.publisher,
+            self.fallback.as_ref(),
+            &pending.outbox,
+            &pending.first_attempt,
+            Keep::Remainder,
+        )
+        .await;
+        match delivery {
+            Delivery::Published { .. } => Redriven::Published,
+            Delivery::Queued { .. } => Redriven::Requeued,
+            Delivery::Unqueued { why, .. } => Redriven::Failed(match why {
+                Unqueued::Left => "publish_failed",
+                Unqueued::NoQueue => "no_fallback_queue",
+                Unqueued::QueueFailed => "requeue_failed",
+            }),
         }
     }
 }

@@ -9,6 +9,7 @@
 use std::fmt::Write as _;
 
 use alert_relay::Secret;
+use alert_relay::pipeline::{Admission, Failed, Rejection, Unreadable, admit};
 use alert_relay::providers::{
     AuthError, Credential, Inbound, InvalidCredential, Provider, ProviderConfig, SignedForm,
     parse_object,
@@ -18,6 +19,8 @@ use alert_relay::signature::SignatureError;
 use http::HeaderMap;
 use http::header::{HeaderName, HeaderValue};
 use lambda_http::RequestExt as _;
+use lambda_http::aws_lambda_events::query_map::QueryMap;
+use lambda_http::http::Method;
 use lambda_http::request::LambdaRequest;
 
 use crate::cli::{Source, VerifyArgs, VerifyForm, scheme};
@@ -31,8 +34,8 @@ pub struct Captured {
     /// The path, when known from an event or a request line.
     pub path: Option<String>,
     pub headers: HeaderMap,
-    /// Every `secret` and `token` query parameter value, as the function collects them.
-    pub query_secrets: Vec<String>,
+    /// The query string's parameters, as lambda_http reads them for the function.
+    pub query: QueryMap,
     pub body: Vec<u8>,
     /// When the request was received, Unix seconds: the event's, else now.
     pub received_at: i64,
@@ -94,9 +97,11 @@ impl Captured {
                 continue;
             }
             if !seen_any && let Some((method, target)) = request_line(line) {
+                let (path, query) = target.split_once('?').unwrap_or((&target, ""));
                 captured.method = Some(method);
-                captured.query_secrets = query_secrets_of(&target);
-                captured.path = target.split('?').next().map(str::to_owned);
+                // What lambda_http does with an HTTP API event's `rawQueryString`.
+                captured.query = query.parse().unwrap_or_default();
+                captured.path = Some(path.to_owned());
                 seen_any = true;
                 continue;
             }
@@ -118,28 +123,16 @@ impl Captured {
     pub fn from_event(text: &[u8]) -> Result<Captured, String> {
         let event: LambdaRequest = serde_json::from_slice(text).map_err(|e| e.to_string())?;
         let request = lambda_http::Request::from(alert_relay::handler::guard_body(event));
-        let query_secrets = request
-            .query_string_parameters_ref()
-            .map(|query| {
-                ["secret", "token"]
-                    .into_iter()
-                    .filter_map(|name| query.all(name))
-                    .flatten()
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
-        let path = match request.raw_http_path() {
-            "" => request.uri().path(),
-            raw => raw,
-        };
+        let now = crate::sign::now_ms().div_euclid(1000);
         Ok(Captured {
             method: Some(request.method().as_str().to_owned()),
-            path: Some(path.to_owned()),
+            path: Some(admit::request_path(&request).to_owned()),
             headers: request.headers().clone(),
-            query_secrets,
+            query: request.query_string_parameters(),
             body: request.body().as_ref().to_vec(),
-            received_at: crate::sign::now_ms().div_euclid(1000),
+            // The event's own time, as the function takes it: a sample event stays as valid as
+            // it was when it was made.
+            received_at: admit::received_at(&request, now),
         })
     }
 }
@@ -154,30 +147,21 @@ fn request_line(line: &[u8]) -> Option<(String, String)> {
         .then(|| (method.to_owned(), target.to_owned()))
 }
 
-/// The `secret` and `token` values of a request target's query string.
-fn query_secrets_of(target: &str) -> Vec<String> {
-    let Some((_, query)) = target.split_once('?') else {
-        return Vec::new();
-    };
-    let mut values = Vec::new();
-    for wanted in ["secret", "token"] {
-        values.extend(
-            form_urlencoded::parse(query.as_bytes())
-                .filter(|(key, _)| key == wanted)
-                .map(|(_, value)| value.into_owned()),
-        );
+impl Captured {
+    /// The request the function would be given, at `path`: POST unless the capture says
+    /// otherwise.
+    fn request(&self, path: &str) -> lambda_http::Request {
+        let mut request = lambda_http::Request::new(lambda_http::Body::Binary(self.body.clone()));
+        *request.method_mut() = self
+            .method
+            .as_deref()
+            .and_then(|m| Method::from_bytes(m.as_bytes()).ok())
+            .unwrap_or(Method::POST);
+        *request.headers_mut() = self.headers.clone();
+        request
+            .with_raw_http_path(path)
+            .with_query_string_parameters(self.query.clone())
     }
-    values
-}
-
-/// The provider a path routes to, as the function routes: the last two segments are
-/// `webhooks/{provider}`, after one trailing slash; `None` is a 404.
-fn route(path: &str) -> Option<Provider> {
-    let path = path.strip_suffix('/').unwrap_or(path);
-    let (rest, slug) = path.rsplit_once('/')?;
-    let (_, literal) = rest.rsplit_once('/')?;
-    (literal == "webhooks").then_some(())?;
-    Provider::from_slug(slug)
 }
 
 /// The function's settings for one provider, from the variables named on the command line.
@@ -303,111 +287,109 @@ impl Check<'_> {
             checked,
             notes: self.notes(captured),
         };
-        let rejected = |status, error, why: String| Verdict::Rejected {
-            status,
-            error,
-            reason: error,
-            why,
+        // As asked: a path that routes to another provider is checked as this one (and noted).
+        let asked = format!("/webhooks/{}", self.provider.slug());
+        let path = match captured.path.as_deref() {
+            Some(path) if admit::route(path).is_some() => &asked,
+            Some(path) => path,
+            None => &asked,
         };
-        if let Some(path) = &captured.path
-            && route(path).is_none()
-        {
-            let why = format!(
-                "{path} names no provider: alert-relay serves POST …/webhooks/{{provider}}, with \
-                 provider one of {}",
-                Provider::ALL.map(Provider::slug).join(", ")
-            );
-            return report(
-                rejected(404, "unknown_provider", why),
-                Vec::new(),
-                String::new(),
-            );
-        }
-        if let Some(method) = captured.method.as_deref().filter(|m| *m != "POST") {
-            let why = format!("alert-relay takes POST only, and this request is {method}");
-            return report(
-                rejected(405, "method_not_allowed", why),
-                Vec::new(),
-                String::new(),
-            );
-        }
-        if captured.body.len() > self.max_body_bytes {
-            let why = format!(
-                "the body is {} bytes, over MAX_BODY_BYTES ({}); nothing is checked past the size",
-                captured.body.len(),
-                self.max_body_bytes
-            );
-            return report(
-                rejected(413, "payload_too_large", why),
-                Vec::new(),
-                String::new(),
-            );
-        }
-
-        let query: Vec<&str> = captured.query_secrets.iter().map(String::as_str).collect();
-        let inbound = Inbound {
-            headers: &captured.headers,
-            query_secrets: &query,
-            body: &captured.body,
-            received_at: captured.received_at,
+        let request = captured.request(path);
+        let mut providers = vec![ProviderConfig::default(); Provider::ALL.len()];
+        providers[self.provider.index()] = self.settings.config.clone();
+        let admission = Admission {
+            providers,
+            max_body_bytes: self.max_body_bytes,
         };
         let checked = self.checked(captured);
-        match self.provider.authenticate(&self.settings.config, inbound) {
-            Ok(verified) => {
-                let credential = verified.credential();
-                if let Credential::Signature { form, .. } = credential
-                    && !self.form.allows(form)
-                {
-                    // What a verifier checking only the expected form finds: no match.
-                    let mismatch = AuthError::Invalid(SignatureError::Mismatch.into());
-                    let (expected, flag) = match self.form {
-                        VerifyForm::Raw => ("the raw body", "raw"),
-                        VerifyForm::Any | VerifyForm::Documented => {
-                            (MONTE_CARLO_FORM, "documented")
-                        }
-                    };
-                    let verdict = Verdict::Rejected {
-                        status: 401,
-                        error: mismatch.code(),
-                        reason: mismatch.reason(),
-                        why: format!("no signature over {expected} matched (--form {flag})"),
-                    };
-                    return report(
-                        verdict,
-                        vec![self.form_diagnosis(form, credential)],
-                        checked,
-                    );
-                }
-                match self.provider.normalize(verified) {
-                    Ok(_) => report(Verdict::Accepted(credential), Vec::new(), checked),
-                    Err(malformed) => {
-                        let verdict = Verdict::Rejected {
-                            status: 400,
-                            error: "malformed_payload",
-                            reason: malformed.reason(),
-                            why: format!(
-                                "authenticated ({}), but {malformed}",
-                                self.settings.describe(credential)
-                            ),
-                        };
-                        report(verdict, Vec::new(), checked)
-                    }
-                }
-            }
-            Err(error) => {
-                let verdict = Verdict::Rejected {
-                    status: 401,
-                    error: error.code(),
-                    reason: error.reason(),
-                    why: why(self.provider, error),
+        let verified = match admit(&request, &admission, captured.received_at) {
+            Ok(verified) => verified,
+            Err(refused) => {
+                let rejection = refused.rejection;
+                let rejected = |why: String| Verdict::Rejected {
+                    status: rejection.status(),
+                    error: rejection.code(),
+                    reason: rejection.reason(),
+                    why,
                 };
-                report(verdict, self.diagnose(captured), checked)
+                return match rejection {
+                    Rejection::UnknownProvider => report(
+                        rejected(format!(
+                            "{path} names no provider: alert-relay serves POST …/webhooks/{{provider}}, \
+                             with provider one of {}",
+                            Provider::ALL.map(Provider::slug).join(", ")
+                        )),
+                        Vec::new(),
+                        String::new(),
+                    ),
+                    Rejection::MethodNotAllowed => report(
+                        rejected(format!(
+                            "alert-relay takes POST only, and this request is {}",
+                            request.method()
+                        )),
+                        Vec::new(),
+                        String::new(),
+                    ),
+                    Rejection::TooLarge => report(
+                        rejected(format!(
+                            "the body is {} bytes, over MAX_BODY_BYTES ({}); nothing is checked \
+                             past the size",
+                            captured.body.len(),
+                            self.max_body_bytes
+                        )),
+                        Vec::new(),
+                        String::new(),
+                    ),
+                    Rejection::Auth(error) => report(
+                        rejected(why(self.provider, error)),
+                        self.diagnose(captured),
+                        checked,
+                    ),
+                };
+            }
+        };
+        let credential = verified.credential();
+        if let Credential::Signature { form, .. } = credential
+            && !self.form.allows(form)
+        {
+            // What a verifier checking only the expected form finds: no match.
+            let mismatch = AuthError::Invalid(SignatureError::Mismatch.into());
+            let (expected, flag) = match self.form {
+                VerifyForm::Raw => ("the raw body", "raw"),
+                VerifyForm::Any | VerifyForm::Documented => (MONTE_CARLO_FORM, "documented"),
+            };
+            let verdict = Verdict::Rejected {
+                status: 401,
+                error: mismatch.code(),
+                reason: mismatch.reason(),
+                why: format!("no signature over {expected} matched (--form {flag})"),
+            };
+            return report(
+                verdict,
+                vec![self.form_diagnosis(form, credential)],
+                checked,
+            );
+        }
+        match self.provider.normalize(verified) {
+            Ok(_) => report(Verdict::Accepted(credential), Vec::new(), checked),
+            Err(malformed) => {
+                let failed = Failed::Unreadable(Unreadable::Malformed(malformed.clone()));
+                let verdict = Verdict::Rejected {
+                    status: failed.status().as_u16(),
+                    error: failed.code(),
+                    reason: failed.reason(),
+                    why: format!(
+                        "authenticated ({}), but {malformed}",
+                        self.settings.describe(credential)
+                    ),
+                };
+                report(verdict, Vec::new(), checked)
             }
         }
     }
 
     fn notes(&self, captured: &Captured) -> Vec<String> {
-        let routed = captured.path.as_deref().and_then(route);
+        let routed = captured.path.as_deref().and_then(admit::route);
         match routed {
             Some(other) if other != self.provider => vec![format!(
                 "the request's path routes to {}: alert-relay checks it as {}, not as {} as asked here",
@@ -440,7 +422,7 @@ impl Check<'_> {
                 scheme(self.provider),
                 secrets("signing", &self.settings.signing)
             )
-        } else if !captured.query_secrets.is_empty() {
+        } else if !captured.query.is_empty() {
             format!(
                 "no {header} header; the query's `secret`/`token` against {}",
                 secrets("query", &self.settings.query)
@@ -856,7 +838,8 @@ mod tests {
         let captured = Captured::from_header_lines(raw, b"{}".to_vec()).unwrap();
         assert_eq!(captured.method.as_deref(), Some("POST"));
         assert_eq!(captured.path.as_deref(), Some("/prod/webhooks/atlas"));
-        assert_eq!(captured.query_secrets, ["c d", "a/b"]);
+        assert_eq!(captured.query.all("secret"), Some(vec!["c d"]));
+        assert_eq!(captured.query.all("token"), Some(vec!["a/b"]));
         let signatures: Vec<&str> = captured
             .headers
             .get_all("x-mms-signature")
@@ -874,17 +857,5 @@ mod tests {
             .unwrap_err();
         assert_eq!(error.0, 2);
         assert!(Captured::from_header_lines(b"bad name: v", Vec::new()).is_err());
-    }
-
-    #[test]
-    fn routes_like_the_function() {
-        assert_eq!(route("/webhooks/atlas"), Some(Provider::Atlas));
-        assert_eq!(
-            route("/prod/webhooks/monte-carlo/"),
-            Some(Provider::MonteCarlo)
-        );
-        assert_eq!(route("/webhooks/pagerduty"), None);
-        assert_eq!(route("/hooks/atlas"), None);
-        assert_eq!(route("/webhooks/atlas//"), None);
     }
 }

@@ -144,10 +144,10 @@ pub enum Credential {
 
 /// What authentication looks at: nothing here is trusted yet.
 #[derive(Debug, Clone, Copy)]
-pub struct Inbound<'a> {
+pub struct Inbound<'a, 'q> {
     pub headers: &'a HeaderMap,
     /// Every value of the `secret` and `token` query parameters, in order.
-    pub query_secrets: &'a [&'a str],
+    pub query_secrets: &'q [&'q str],
     pub body: &'a [u8],
     /// When the request was received, Unix seconds (schemes with a timestamp check it).
     pub received_at: i64,
@@ -158,7 +158,8 @@ pub struct Inbound<'a> {
 #[derive(Debug)]
 pub struct Verified<'a> {
     provider: Provider,
-    inbound: Inbound<'a>,
+    headers: &'a HeaderMap,
+    body: &'a [u8],
     credential: Credential,
     /// The body, when authentication already had to parse it (Monte Carlo's documented form).
     parsed: Option<Map<String, Value>>,
@@ -172,10 +173,10 @@ impl<'a> Verified<'a> {
         self.credential
     }
     pub fn body(&self) -> &'a [u8] {
-        self.inbound.body
+        self.body
     }
     pub fn headers(&self) -> &'a HeaderMap {
-        self.inbound.headers
+        self.headers
     }
 }
 
@@ -351,12 +352,13 @@ impl Provider {
     pub fn authenticate<'a>(
         self,
         settings: &ProviderConfig,
-        inbound: Inbound<'a>,
+        inbound: Inbound<'a, '_>,
     ) -> Result<Verified<'a>, AuthError> {
         let spec = self.spec();
         let verified = |credential, parsed| Verified {
             provider: self,
-            inbound,
+            headers: inbound.headers,
+            body: inbound.body,
             credential,
             parsed,
         };
@@ -410,10 +412,10 @@ impl Provider {
 
     /// Reads an authenticated body into the common alert.
     pub fn normalize(self, verified: Verified<'_>) -> Result<Alert, MalformedPayload> {
-        let headers = verified.inbound.headers;
+        let headers = verified.headers;
         let body = match verified.parsed {
             Some(object) => object,
-            None => parse_object(verified.inbound.body)?,
+            None => parse_object(verified.body)?,
         };
         Ok((self.spec().normalize)(&body, headers))
     }

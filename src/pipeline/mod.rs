@@ -1,0 +1,31 @@
+//! One request's stages, each a function with its own input and result:
+//!
+//! - [`admit`]: route, method, size, authenticate: the `Verified` request or an admit `Rejection`;
+//! - [`normalize`]: the verified body as the event, and everything it publishes (the `Outbox`);
+//! - [`deliver`]: publish, or keep what failed in the fallback queue (the redrive path too);
+//! - [`respond`]: status, body, the one log line and the EMF metrics, from one `Outcome`.
+//!
+//! `handler` runs them for a webhook, `redrive` runs `deliver` for a queue record, and the
+//! signer's `verify` runs `admit` (and `normalize`'s parse) to say what the function would do.
+
+pub mod admit;
+pub mod deliver;
+pub mod normalize;
+pub mod respond;
+
+pub use admit::{Admission, Refused, Rejection, admit};
+pub use deliver::{Delivery, Failure, Keep, Unqueued, deliver};
+pub use normalize::{Unreadable, normalize};
+pub use respond::{Answer, Failed, Outcome, respond};
+
+use crate::route::Routes;
+
+/// What the stages need to know, assembled by `config` at start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    pub admission: Admission,
+    /// `ALERT_TOPIC_ARN` and `ALERT_ROUTES`: where alerts go.
+    pub routes: Routes,
+    /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`).
+    pub metrics_namespace: String,
+}
