@@ -11,8 +11,8 @@ use std::fmt::Write as _;
 use alert_relay::Secret;
 use alert_relay::pipeline::{Admission, Failed, Rejection, Unreadable, admit};
 use alert_relay::providers::{
-    AuthError, Credential, Inbound, InvalidCredential, Provider, ProviderConfig, SignedForm,
-    parse_object,
+    AuthError, Credential, Inbound, InvalidCredential, Provider, ProviderConfig, SecretForm,
+    SignedForm, parse_object,
 };
 use alert_relay::pyform;
 use alert_relay::signature::SignatureError;
@@ -57,6 +57,8 @@ pub enum LoadError {
     Unset(String),
     #[error("the environment variable {0} is empty, and alert-relay refuses empty secrets")]
     Empty(String),
+    #[error("the environment variable {0} {1}, which alert-relay refuses at start")]
+    Form(String, &'static str),
     #[error("give the request: --event FILE, or --headers FILE with --body FILE")]
     NoInput,
 }
@@ -176,19 +178,23 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env(args: &VerifyArgs) -> Result<Settings, LoadError> {
-        let read = |vars: &[String]| -> Result<Vec<Secret>, LoadError> {
+        // Signing secrets as the provider writes them (`whsec_…`, say); query secrets as text.
+        let form = args.provider.0.spec().secrets;
+        let read = |vars: &[String], form: SecretForm| -> Result<Vec<Secret>, LoadError> {
             vars.iter()
                 .map(|var| match std::env::var(var) {
                     Err(_) => Err(LoadError::Unset(var.clone())),
                     Ok(value) if value.is_empty() => Err(LoadError::Empty(var.clone())),
-                    Ok(value) => Ok(Secret::new(value)),
+                    Ok(value) => form
+                        .read(&value)
+                        .map_err(|reason| LoadError::Form(var.clone(), reason)),
                 })
                 .collect()
         };
         Ok(Settings {
             config: ProviderConfig {
-                webhook_secrets: read(&args.secret_env)?,
-                query_secrets: read(&args.query_secret_env)?,
+                webhook_secrets: read(&args.secret_env, form)?,
+                query_secrets: read(&args.query_secret_env, SecretForm::TEXT)?,
                 allow_unsigned: args.allow_unsigned,
             },
             signing: args.secret_env.clone(),

@@ -40,10 +40,14 @@ fn round_trip(
     output: &[&str],
     body: Vec<u8>,
 ) -> Verdict {
-    let args = sign_args(provider, secret, form, output);
+    // The key `secret`, written as the provider writes its secrets.
+    let written = provider.spec().secrets.write(secret.as_bytes());
+    let args = sign_args(provider, &written, form, output);
     args.request.check().expect("a valid command line");
-    let request = Request::build(&args.request, Some(secret), body.clone(), 0).expect("signs");
-    let printed = sign::render(&args, &request, Some(0)).expect("renders");
+    // Signed now, as a sender signs: a scheme that signs a time is checked against the event's.
+    let now = sign::now_ms();
+    let request = Request::build(&args.request, Some(&written), body.clone(), now).expect("signs");
+    let printed = sign::render(&args, &request, Some(now)).expect("renders");
     let captured = if output[1] == "headers" {
         Captured::from_header_lines(printed.as_bytes(), body).expect("header lines")
     } else {

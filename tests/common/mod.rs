@@ -24,6 +24,8 @@ pub const ATLAS_SEED: &str = include_str!("../data/seeds/atlas-disk-space-alert.
 pub const APP_SERVICES_SEED: &str = include_str!("../data/seeds/app-services-message.json");
 pub const MC_VOLUME_SEED: &str = include_str!("../data/seeds/monte-carlo-volume-anomaly.json");
 pub const MC_RULE_SEED: &str = include_str!("../data/seeds/monte-carlo-rule-breach.json");
+pub const STANDARD_WEBHOOKS_SEED: &str =
+    include_str!("../data/seeds/standard-webhooks-contact-created.json");
 
 pub fn seed(provider: Provider) -> &'static str {
     match provider {
@@ -31,6 +33,20 @@ pub fn seed(provider: Provider) -> &'static str {
         Provider::AppServices => APP_SERVICES_SEED,
         Provider::MonteCarlo => MC_VOLUME_SEED,
     }
+}
+
+/// Now in Unix milliseconds: API Gateway's `timeEpoch` for a request sent now, which a signature
+/// that covers a timestamp (signed now, by `sign_body`) is checked against.
+pub fn now_ms() -> u64 {
+    u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap()
+}
+
+/// Now as API Gateway's `requestContext.time` writes it: `15/Jan/2024:10:30:00 +0000`.
+fn request_time() -> String {
+    let format = time::macros::format_description!(
+        "[day]/[month repr:short]/[year]:[hour]:[minute]:[second] +0000"
+    );
+    time::OffsetDateTime::now_utc().format(&format).unwrap()
 }
 
 /// The signature header's value alone for `body`, signed now.
@@ -303,7 +319,7 @@ impl Http {
                 "domainPrefix": "id",
                 "http": {"method": self.method, "path": self.path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.1", "userAgent": "test"},
                 "requestId": "id", "routeKey": "POST /webhooks/{provider}", "stage": "$default",
-                "time": "12/Mar/2020:19:03:58 +0000", "timeEpoch": 1583348638390u64
+                "time": request_time(), "timeEpoch": now_ms()
             },
             "body": self.body_text(base64),
             "isBase64Encoded": base64
@@ -349,7 +365,7 @@ impl Http {
                 "accountId": "123456789012", "resourceId": "abc123", "stage": stage, "requestId": "req",
                 "identity": {"sourceIp": "192.0.2.1", "userAgent": "test"},
                 "resourcePath": "/webhooks/{provider}", "httpMethod": self.method, "apiId": "api-id",
-                "path": format!("/{stage}{}", self.path), "requestTimeEpoch": 1583348638390u64, "protocol": "HTTP/1.1"
+                "path": format!("/{stage}{}", self.path), "requestTimeEpoch": now_ms(), "protocol": "HTTP/1.1"
             },
             "body": self.body_text(base64),
             "isBase64Encoded": base64
