@@ -21,8 +21,10 @@ for case in json.load(sys.stdin):
         sig = base64.b64encode(hmac.new(secret, message, hashlib.sha1).digest()).decode()
     elif case["provider"] == "app-services":
         sig = "sha256=" + hmac.new(secret, message, hashlib.sha256).hexdigest()
-    else:
+    elif case["provider"] == "monte-carlo":
         sig = hmac.new(secret, message, hashlib.sha512).hexdigest()
+    else:
+        sys.exit("no CPython oracle for " + case["provider"])
     out.append(sig)
 json.dump(out, sys.stdout)
 "#;
@@ -49,7 +51,13 @@ fn cases() -> Vec<(Provider, &'static str, String, SignedForm)> {
         "7".repeat(300)
     ));
     let mut cases = Vec::new();
-    for provider in Provider::ALL {
+    // The schemes that sign the body alone, in one header. Standard Webhooks (id, timestamp and
+    // body) is checked against its own reference library (tests/e2e/test_standard_webhooks.py)
+    // and the vector it publishes (src/providers/standard_webhooks.rs).
+    let body_only = Provider::ALL
+        .into_iter()
+        .filter(|p| p.spec().signed_headers.is_empty());
+    for provider in body_only {
         for (i, body) in bodies.iter().enumerate() {
             let secret: &'static str =
                 Box::leak(secrets[i % secrets.len()].to_owned().into_boxed_str());

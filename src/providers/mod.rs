@@ -45,6 +45,7 @@ registry! {
     Atlas => atlas,
     AppServices => app_services,
     MonteCarlo => monte_carlo,
+    StandardWebhooks => standard_webhooks,
 }
 
 /// The headers a signature is sent in: `(name, value)`, the signature's own among them.

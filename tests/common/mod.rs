@@ -32,6 +32,7 @@ pub fn seed(provider: Provider) -> &'static str {
         Provider::Atlas => ATLAS_SEED,
         Provider::AppServices => APP_SERVICES_SEED,
         Provider::MonteCarlo => MC_VOLUME_SEED,
+        Provider::StandardWebhooks => STANDARD_WEBHOOKS_SEED,
     }
 }
 
