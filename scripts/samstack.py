@@ -291,9 +291,7 @@ def env_vars_file(path: Path, topic_arn: str, moto_port: int, secrets_file: Path
                   extra: dict[str, str] | None = None) -> Path:
     """`--env-vars`: the topic, moto as seen from the container, fake credentials, the test secrets,
     and `extra` (ALERT_ROUTES under make sam-run)."""
-    variables = {
-        line.split("=", 1)[0]: line.split("=", 1)[1] for line in stack.env_file_lines(secrets_file)
-    }
+    variables = stack.env_file_values(secrets_file)
     variables.update({
         "ALERT_TOPIC_ARN": topic_arn,
         "AWS_ENDPOINT_URL": f"http://{HOST_ALIAS}:{moto_port}",

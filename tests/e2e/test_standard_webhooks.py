@@ -54,10 +54,9 @@ SAMPLES = [row for row in stack.expected_events()
 @pytest.fixture(scope="module")
 def secrets() -> list[str]:
     """STANDARD_WEBHOOKS_WEBHOOK_SECRETS of events/test.env, the secrets the function has."""
-    for line in stack.env_file_lines(stack.EVENTS / "test.env"):
-        name, _, value = line.partition("=")
-        if name.strip() == SECRETS_VARIABLE:
-            return [secret.strip() for secret in value.strip().strip("'\"").split(",")]
+    value = stack.env_file_values(stack.EVENTS / "test.env").get(SECRETS_VARIABLE)
+    if value:
+        return [secret.strip() for secret in value.split(",")]
     pytest.fail(f"events/test.env has no {SECRETS_VARIABLE}: run `make events`")
 
 
