@@ -44,10 +44,12 @@ lint: ## rustfmt check and clippy with warnings denied
 check: lint ## lint, then unit and integration tests: no Python, moto or network needed
 	cargo test --locked
 
-# The slow tier of `cargo test` (the `oracles` feature): the crate against its references, CPython
-# (python3 on PATH) and moto's filter policies (from .venv).
+# The slow tier of `cargo test`: the crate against its references, CPython (python3 on PATH) and
+# moto's filter policies (from .venv). Whole test files are behind the `oracles` feature; single
+# tests in a file of fast ones are #[ignore]d with the reason.
 oracles: venv ## differential tests against CPython and moto (part of `make test`)
 	cargo test --locked -p alert-relay --features oracles --test pyform_differential --test route_differential --test signature_differential
+	cargo test --locked -- --ignored
 
 test: check oracles events-check script-tests e2e template-lint package-check sam-local-if-docker fuzz-smoke ## everything CI runs
 
