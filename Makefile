@@ -25,7 +25,7 @@ FUZZ_SMOKE_SECONDS ?= 20
 PROVIDERS_JSON ?=
 REGISTRY := $(if $(PROVIDERS_JSON),--providers-json $(PROVIDERS_JSON),$(TARGET_DIR)/debug/$(SIGNER))
 
-.PHONY: help venv fmt lint check test e2e events events-check template template-check run sam-run sam-local sam-local-if-docker script-tests build package-check deploy template-lint fuzz fuzz-smoke clean
+.PHONY: help venv fmt lint check oracles test e2e events events-check template template-check run sam-run sam-local sam-local-if-docker script-tests build package-check deploy template-lint fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -42,13 +42,20 @@ fmt: ## format the Rust sources
 
 lint: ## rustfmt check and clippy with warnings denied
 	cargo fmt --all -- --check
-	cargo clippy --all-targets --locked -- -D warnings
+	cargo clippy --all-targets --locked --features oracles -- -D warnings  # the slow tier's tests too
 	cargo clippy --lib --locked --no-default-features -- -D warnings  # the library without the AWS SDK
 
-check: venv lint ## lint, then unit and integration tests (the route differential runs moto from .venv)
+check: lint ## lint, then unit and integration tests: no Python, moto or network needed
 	cargo test --locked
 
-test: check events-check script-tests e2e template-lint package-check sam-local-if-docker fuzz-smoke ## everything CI runs
+# The slow tier of `cargo test`: the crate against its references, CPython (python3 on PATH) and
+# moto's filter policies (from .venv). Whole test files, and the signer's tests that run python3,
+# are behind the `oracles` feature, so plain `cargo test` does not build them.
+oracles: venv ## differential tests against CPython and moto (part of `make test`)
+	cargo test --locked -p alert-relay --features oracles --test pyform_differential --test route_differential --test signature_differential
+	cargo test --locked -p alert-relay-sign --features oracles
+
+test: check oracles events-check script-tests e2e template-lint package-check sam-local-if-docker fuzz-smoke ## everything CI runs
 
 e2e: venv ## end-to-end tests: moto + the function under `cargo lambda watch`
 	cargo build --locked --bin $(FUNCTION) --bin $(SIGNER)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+import uuid
 from pathlib import Path
 
 import boto3
@@ -229,6 +230,66 @@ class Moto:
         while batch := self.receive(queue_url):
             drained += batch
         return drained
+
+    # End markers: how a test proves that nothing more arrived, instead of sleeping and then looking.
+    # After the messages under test, it publishes a marker and reads the queue up to it. That is a
+    # proof because of what moto does, which SNS and SQS do not promise: Publish sends to every
+    # subscribed queue before it returns (moto/sns/models.py, Topic.publish), and a queue hands out
+    # its messages in the order they were sent (moto/sqs/models.py, receive_message; a FIFO queue
+    # holds back only a group with a message in flight, and `receive` deletes what it gets). So
+    # every message published before the marker (all of the function's, once it has answered: it
+    # answers after its publishes return) is received before the marker or with it.
+
+    def publish_marker(self, topic_arn: str, attributes: dict[str, str] | None = None) -> str:
+        """Publishes an end marker to `topic_arn` and returns its id. `attributes` become its
+        message attributes, for a subscription's filter policy to let it through."""
+        marker = f"end-marker-{uuid.uuid4().hex}"
+        request = {
+            "TopicArn": topic_arn,
+            "Message": json.dumps({"id": marker, END_MARKER: True}),
+            "MessageAttributes": {name: {"DataType": "String", "StringValue": value}
+                                  for name, value in (attributes or {}).items()},
+        }
+        if topic_arn.endswith(".fifo"):
+            request |= {"MessageGroupId": marker, "MessageDeduplicationId": marker}
+        self.sns.publish(**request)
+        return marker
+
+    def send_marker(self, queue_url: str) -> str:
+        """Sends an end marker to the queue itself (one no topic feeds, such as a dead-letter queue)."""
+        marker = f"end-marker-{uuid.uuid4().hex}"
+        request = {"QueueUrl": queue_url, "MessageBody": json.dumps({"id": marker, END_MARKER: True})}
+        if queue_url.endswith(".fifo"):
+            request |= {"MessageGroupId": marker, "MessageDeduplicationId": marker}
+        self.sqs.send_message(**request)
+        return marker
+
+    def receive_until(self, queue_url: str, marker: str, wait: float = 10.0) -> list[dict]:
+        """Receives and deletes what `queue_url` holds up to the end marker `marker`, and returns it
+        without any end marker (a message in the marker's batch after it is kept: it can only be
+        later, an extra). Fails if the marker is not there within `wait` seconds."""
+        got: list[dict] = []
+        deadline = time.monotonic() + wait
+        while True:
+            batch = self.receive(queue_url, wait=max(0.0, deadline - time.monotonic()))
+            got += [m for m in batch if end_marker(m) is None]
+            if any(end_marker(m) == marker for m in batch):
+                return got
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"the end marker did not reach {queue_url} within {wait} s "
+                                     f"({len(got)} messages received before giving up)")
+
+
+END_MARKER = "relay_test_end_marker"
+
+
+def end_marker(message: dict) -> str | None:
+    """The id of an end marker (Moto.publish_marker), or None for any other message."""
+    try:
+        body = json.loads(message["Body"])
+    except ValueError:
+        return None
+    return body["id"] if isinstance(body, dict) and body.get(END_MARKER) is True else None
 
 
 def env_value(value: str) -> str:

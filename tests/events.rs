@@ -23,7 +23,11 @@ fn config() -> Config {
         .lines()
         .filter(|line| !line.trim().is_empty() && !line.starts_with('#'))
         .filter_map(|line| line.split_once('='))
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        // A value in single quotes is literal, as cargo-lambda's env-file reader takes it.
+        .map(|(k, v)| {
+            let v = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or(v);
+            (k.to_owned(), v.to_owned())
+        })
         .collect();
     vars.push(("ALERT_TOPIC_ARN".into(), TOPIC.into()));
     Config::from_lookup(|name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone()))

@@ -1,15 +1,21 @@
-//! Properties of the verifiers, normalizers and Monte Carlo's documented form, over generated
-//! input: nothing panics, a correctly signed body is always accepted, and any single flipped bit
-//! of body or tag is rejected (for the documented form: unless the flipped body is the same JSON
-//! value, which is what that form signs).
+//! Properties of the verifiers, normalizers, Monte Carlo's documented form and the fallback
+//! queue's records, over generated input: nothing panics, a correctly signed body is always
+//! accepted, and any single flipped bit of body or tag is rejected (for the documented form: unless
+//! the flipped body is the same JSON value, which is what that form signs); a queue record is read
+//! back as it was written, in its plain form and gzipped.
+
+use std::io::Write as _;
 
 use alert_relay::Secret;
 use alert_relay::providers::ProviderConfig;
 use alert_relay::providers::{Inbound, Provider, SignedForm};
+use alert_relay::publish::{FALLBACK_FORMAT, MAX_MESSAGE_BYTES, Pending};
 use alert_relay::pyform;
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as BASE64;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use proptest::prelude::*;
-use serde_json::{Map, Number, Value};
+use serde_json::{Map, Number, Value, json};
 
 const SECRETS: [&str; 2] = ["prop-secret-a", "prop-secret-b"];
 
@@ -111,17 +117,128 @@ fn json_object() -> impl Strategy<Value = Map<String, Value>> {
         .prop_map(|pairs| pairs.into_iter().collect())
 }
 
+/// A fallback-queue record in its plain form, as the function writes it (fields in its order,
+/// `structured` only when true): any texts, one to four messages of `body` each, and one to six
+/// publishes, each naming one of those messages.
+fn queue_record(body: impl Strategy<Value = String>) -> impl Strategy<Value = Value> {
+    let message = (body, any::<bool>()).prop_map(|(body, structured)| {
+        let mut message = json!({ "body": body });
+        if structured {
+            message["structured"] = Value::Bool(true);
+        }
+        message
+    });
+    let publish = (
+        any::<usize>(),
+        any::<String>(),
+        any::<prop::sample::Index>(),
+    );
+    (
+        prop::collection::vec(any::<String>(), 9),
+        prop::collection::vec(message, 1..=4),
+        prop::collection::vec(publish, 1..=6),
+    )
+        .prop_map(|(texts, messages, publishes)| {
+            let publishes: Vec<Value> = publishes
+                .into_iter()
+                .map(|(route, topic_arn, message)| {
+                    json!({ "route": route, "topic_arn": topic_arn, "message": message.index(messages.len()) })
+                })
+                .collect();
+            json!({
+                "format": FALLBACK_FORMAT,
+                "first_attempt": texts[0],
+                "event_id": texts[1],
+                "subject": texts[2],
+                "attributes": { "provider": texts[3], "status": texts[4], "severity": texts[5], "event_type": texts[6] },
+                "fifo": { "group_id": texts[7], "deduplication_id": texts[8] },
+                "messages": messages,
+                "publishes": publishes,
+            })
+        })
+}
+
+/// The gzip form of a record, as `Pending::encode` writes one past SQS's limit.
+fn gzipped(plain: &str) -> String {
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gzip.write_all(plain.as_bytes()).unwrap();
+    json!({ "format": FALLBACK_FORMAT, "gzip": BASE64.encode(gzip.finish().unwrap()) }).to_string()
+}
+
+/// What takes the place of a part of a record: nothing (it is dropped), any JSON value, or a
+/// string or a number, which some fields take.
+fn replacement() -> impl Strategy<Value = Option<Value>> {
+    prop::option::of(prop_oneof![
+        json_value(),
+        any::<String>().prop_map(Value::String),
+        any::<u64>().prop_map(Value::from),
+    ])
+}
+
+/// `record` with one of its parts (any field or item, at any depth) dropped or replaced.
+fn mutated(mut record: Value, part: prop::sample::Index, replacement: Option<Value>) -> String {
+    fn pointers(value: &Value, at: String, out: &mut Vec<String>) {
+        match value {
+            Value::Object(fields) => fields
+                .iter()
+                .for_each(|(key, value)| pointers(value, format!("{at}/{key}"), out)),
+            Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .for_each(|(i, value)| pointers(value, format!("{at}/{i}"), out)),
+            _ => {}
+        }
+        out.push(at);
+    }
+    let mut all = Vec::new();
+    pointers(&record, String::new(), &mut all);
+    let at = &all[part.index(all.len())];
+    match (replacement, at.rsplit_once('/')) {
+        (Some(value), _) => *record.pointer_mut(at).unwrap() = value,
+        (None, Some((parent, last))) => match record.pointer_mut(parent).unwrap() {
+            Value::Object(fields) => drop(fields.shift_remove(last)),
+            Value::Array(items) => drop(items.remove(last.parse::<usize>().unwrap())),
+            _ => unreachable!("a parent is an object or an array"),
+        },
+        (None, None) => record = Value::Null,
+    }
+    record.to_string()
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     /// A fallback-queue record is read back or refused, never a panic: SQS bodies can be anything
-    /// someone sent to the queue.
+    /// someone sent to the queue. What is read back encodes to a record read back the same.
     #[test]
-    fn any_queue_record_decodes_or_is_refused(body in ".{0,300}", object in json_object()) {
-        let _ = alert_relay::publish::Pending::decode(&body);
+    fn any_queue_record_decodes_or_is_refused(
+        body in ".{0,300}",
+        object in json_object(),
+        record in queue_record(".{0,40}"),
+        part in any::<prop::sample::Index>(),
+        replacement in replacement(),
+    ) {
         let mut tagged = object;
-        tagged.insert("format".into(), Value::from(alert_relay::publish::FALLBACK_FORMAT));
-        let _ = alert_relay::publish::Pending::decode(&Value::Object(tagged).to_string());
+        tagged.insert("format".into(), Value::from(FALLBACK_FORMAT));
+        let mutated = mutated(record, part, replacement);
+        for body in [body, Value::Object(tagged).to_string(), gzipped(&mutated), mutated] {
+            if let Ok(pending) = Pending::decode(&body) {
+                let encoded = pending.encode().unwrap();
+                prop_assert_eq!(Pending::decode(&encoded).unwrap(), pending, "{}", body);
+            }
+        }
+    }
+
+    /// Every record the function writes is read back, and writing what was read gives the same
+    /// record (the same JSON value); its gzip form is read back the same too.
+    #[test]
+    fn queue_records_round_trip(record in queue_record(".{0,40}")) {
+        let plain = record.to_string();
+        let pending = Pending::decode(&plain).unwrap();
+        let encoded = pending.encode().unwrap();
+        prop_assert_eq!(serde_json::from_str::<Value>(&encoded).unwrap(), record);
+        prop_assert_eq!(&Pending::decode(&encoded).unwrap(), &pending);
+        prop_assert_eq!(&Pending::decode(&gzipped(&plain)).unwrap(), &pending);
     }
 
     #[test]
@@ -213,5 +330,43 @@ proptest! {
             .and_then(|v| v.as_object().map(pyform::urlencode))
             .is_some_and(|form| form == pyform::urlencode(&object));
         prop_assert_eq!(accepts(provider, &headers, &flipped), same_value);
+    }
+}
+
+proptest! {
+    // Each case builds, gzips and reads a record of about 1 MiB: a few are enough.
+    #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+    /// Around SQS's limit: a record that fits is written plain, one that does not is gzipped within
+    /// the limit, and either is read back the same. The bodies repeat a short text of any
+    /// characters, so they compress as real messages do, and one is padded to make the record
+    /// `size` bytes.
+    #[test]
+    fn records_past_the_queue_limit_are_gzipped_and_read_back(
+        record in queue_record(".{1,24}"),
+        size in (MAX_MESSAGE_BYTES - 4096)..(MAX_MESSAGE_BYTES + 4096),
+    ) {
+        let mut record = record;
+        let messages = record["messages"].as_array_mut().unwrap();
+        let each = size / messages.len() / 2;
+        for message in messages.iter_mut() {
+            let unit = message["body"].as_str().unwrap().to_owned();
+            message["body"] = Value::String(unit.repeat(each / Value::String(unit.clone()).to_string().len() + 1));
+        }
+        let short = size.saturating_sub(record.to_string().len());
+        let first = record["messages"][0]["body"].as_str().unwrap().to_owned();
+        record["messages"][0]["body"] = Value::String(first + &"x".repeat(short));
+        let plain = record.to_string();
+
+        let pending = Pending::decode(&plain).unwrap();
+        let encoded = pending.encode().unwrap();
+        prop_assert!(encoded.len() <= MAX_MESSAGE_BYTES, "{} bytes", encoded.len());
+        let form: Value = serde_json::from_str(&encoded).unwrap();
+        if plain.len() <= MAX_MESSAGE_BYTES {
+            prop_assert_eq!(form, record);
+        } else {
+            prop_assert_eq!(form.as_object().unwrap().keys().collect::<Vec<_>>(), ["format", "gzip"]);
+        }
+        prop_assert_eq!(Pending::decode(&encoded).unwrap(), pending);
     }
 }

@@ -5,6 +5,7 @@
 //! number literals are exactly controlled), every text is parsed with `serde_json` and encoded
 //! with `pyform::urlencode`, and all texts go to `python3 tests/pyform_oracle.py` in one batch.
 //! The outputs must be byte-for-byte equal. `python3` missing is a test failure, not a skip.
+//! The slow tier: built only with the `oracles` feature (`make oracles`).
 //!
 //! Known, documented limits (deliberately not generated):
 //! * lone surrogates such as `"\ud800"` alone: `json.loads` accepts them, `serde_json` rejects

@@ -15,6 +15,7 @@
 //! must do exactly what the departure says (`moto == moto_model` on every pair), so the list of
 //! departures is neither incomplete nor stale. A missing `.venv` is a failure naming `make venv`,
 //! never a skip.
+//! The slow tier: built only with the `oracles` feature (`make oracles`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

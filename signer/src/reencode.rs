@@ -159,17 +159,22 @@ impl Formatter for PythonFormatter {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write as _;
-    use std::process::{Command, Stdio};
-
     use super::*;
 
-    const BODY: &str = "{\"z\": {\"b\": [1, 2.5, -0.0, 1e-07, true, null, {}], \"a\": []},\n  \
+    // Runs python3 (CPython is the reference): the slow tier, `make oracles`.
+    #[cfg(feature = "oracles")]
+    mod cpython {
+        use std::io::Write as _;
+        use std::process::{Command, Stdio};
+
+        use super::*;
+
+        const BODY: &str = "{\"z\": {\"b\": [1, 2.5, -0.0, 1e-07, true, null, {}], \"a\": []},\n  \
         \"caf\u{e9}\": \"\u{1f600} \\\"q\\\" \\n \u{7f} \\u0001 it's\", \"n\": 12345678901234567890}\n";
 
-    /// CPython's own renderings of BODY, the reference the variants must match byte for byte.
-    fn cpython() -> Vec<String> {
-        let script = r#"
+        /// CPython's own renderings of BODY, the reference the variants must match byte for byte.
+        fn cpython() -> Vec<String> {
+            let script = r#"
 import json, sys
 v = json.loads(sys.stdin.read())
 out = [
@@ -182,35 +187,36 @@ out = [
 ]
 json.dump(out, sys.stdout)
 "#;
-        let mut child = Command::new("python3")
-            .args(["-c", script])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3 is the reference and must be installed");
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(BODY.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        assert!(output.status.success());
-        serde_json::from_slice(&output.stdout).unwrap()
-    }
+            let mut child = Command::new("python3")
+                .args(["-c", script])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("python3 is the reference and must be installed");
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(BODY.as_bytes())
+                .unwrap();
+            let output = child.wait_with_output().unwrap();
+            assert!(output.status.success());
+            serde_json::from_slice(&output.stdout).unwrap()
+        }
 
-    #[test]
-    fn reserializations_match_cpython() {
-        let ours: Vec<String> = variants(BODY.as_bytes())
-            .into_iter()
-            .filter(|v| v.kind == Kind::Reserialized)
-            .map(|v| String::from_utf8(v.bytes).unwrap())
-            .collect();
-        let expected: Vec<String> = cpython()
-            .into_iter()
-            .flat_map(|text| [text.clone(), text + "\n"])
-            .collect();
-        assert_eq!(ours, expected);
+        #[test]
+        fn reserializations_match_cpython() {
+            let ours: Vec<String> = variants(BODY.as_bytes())
+                .into_iter()
+                .filter(|v| v.kind == Kind::Reserialized)
+                .map(|v| String::from_utf8(v.bytes).unwrap())
+                .collect();
+            let expected: Vec<String> = cpython()
+                .into_iter()
+                .flat_map(|text| [text.clone(), text + "\n"])
+                .collect();
+            assert_eq!(ours, expected);
+        }
     }
 
     #[test]

@@ -108,13 +108,19 @@ fn assert_rejected(run: &Run, first_line: &str, diagnoses: &[&str]) {
     assert_eq!(run.diagnoses(), diagnoses, "{}", run.stdout);
 }
 
+// CPython's renderings of a body, for the tests behind the `oracles` feature (`make oracles`).
+#[cfg(feature = "oracles")]
 const COMPACT: &str = "import json, sys; \
     sys.stdout.write(json.dumps(json.load(sys.stdin), separators=(',', ':'), ensure_ascii=False))";
+#[cfg(feature = "oracles")]
 const SORTED_COMPACT: &str = "import json, sys; sys.stdout.write(json.dumps(json.load(sys.stdin), \
     separators=(',', ':'), ensure_ascii=False, sort_keys=True))";
+#[cfg(feature = "oracles")]
 /// What `python3 -m json.tool` does to a body: 4-space indent, non-ASCII escaped.
 const JSON_TOOL: &str = "import json, sys; print(json.dumps(json.load(sys.stdin), indent=4))";
+#[cfg(feature = "oracles")]
 const PYTHON_DUMPS: &str = "import json, sys; sys.stdout.write(json.dumps(json.load(sys.stdin)))";
+#[cfg(feature = "oracles")]
 const URLENCODE: &str = "import json, sys, urllib.parse; \
     sys.stdout.write(urllib.parse.urlencode(json.load(sys.stdin)))";
 
@@ -154,6 +160,7 @@ fn rotated_secret_is_found_by_index() {
 }
 
 #[test]
+#[cfg(feature = "oracles")] // runs python3 (CPython is the reference): the slow tier, `make oracles`
 fn pretty_printed_body_is_diagnosed_as_reencoded() {
     let sent = python(COMPACT, &payload("atlas-disk-space-alert.json"));
     let capture = Capture::signed("atlas", OLD_SECRET, &sent, &["--event", "alert.open"]);
@@ -177,6 +184,7 @@ fn pretty_printed_body_is_diagnosed_as_reencoded() {
 }
 
 #[test]
+#[cfg(feature = "oracles")] // runs python3 (CPython is the reference): the slow tier, `make oracles`
 fn canonical_signature_is_diagnosed_as_sorted_keys() {
     // The sender signs its canonical form (sorted keys) and sends the document in its own order.
     let document = payload("app-services-trigger-failure.json");
@@ -197,6 +205,7 @@ fn canonical_signature_is_diagnosed_as_sorted_keys() {
 }
 
 #[test]
+#[cfg(feature = "oracles")] // runs python3 (CPython is the reference): the slow tier, `make oracles`
 fn python_sender_behind_a_compacting_proxy_is_diagnosed() {
     let document = "{\"type\": \"open_anomaly_incident\", \"note\": \"caf\u{e9} \u{2713}\", \
                     \"payload\": {\"incident_id\": \"i-1\", \"n\": [1, 2.5]}}";
@@ -268,6 +277,7 @@ fn documented_form_checked_as_raw_is_diagnosed() {
 }
 
 #[test]
+#[cfg(feature = "oracles")] // runs python3 (CPython is the reference): the slow tier, `make oracles`
 fn documented_form_sent_to_another_provider_is_diagnosed() {
     // A sender following Monte Carlo's documentation, signing the way Atlas does, as CPython
     // builds the form.
@@ -616,6 +626,7 @@ fn an_event_routed_to_another_provider_is_noted() {
 }
 
 #[test]
+#[cfg(feature = "oracles")] // runs python3 (CPython is the reference): the slow tier, `make oracles`
 fn reencoding_of_a_body_that_ended_with_a_newline_is_diagnosed() {
     // `jq -c`, `print(json.dumps(...))`: the sender's compact body ends with a newline.
     let printed = "import json, sys; \

@@ -91,6 +91,14 @@ def topic(moto):
     )
 
 
+def received(moto, topic: Topic) -> tuple[list[dict], list[dict]]:
+    """What `all-alerts` and `critical-alerts` received since they were last read: each read up to
+    an end marker published to the topic now (relaystack.Moto.publish_marker): call it once the
+    function has answered."""
+    marker = moto.publish_marker(topic.arn, {"severity": "critical"})  # through CRITICAL_ONLY too
+    return moto.receive_until(topic.all_alerts, marker), moto.receive_until(topic.critical_alerts, marker)
+
+
 @pytest.fixture(scope="session")
 def function(log_dir, moto, topic):
     instance = stack.Function(log_dir, topic.arn, moto.endpoint, name="function")

@@ -11,6 +11,7 @@ from datetime import datetime
 import pytest
 
 import relaystack as stack
+from conftest import received
 
 TABLE = stack.expected_events()
 STATUSES = {"open", "updated", "acknowledged", "resolved", "cancelled", "informational"}
@@ -129,13 +130,12 @@ def test_event(function, moto, topic, transport, case):
         assert body == {"error": case["error"]}
         if status == 405:
             assert allow == "POST"
-        assert moto.receive(topic.all_alerts, wait=0.3) == [], "a rejected request was published"
+        assert received(moto, topic) == ([], []), "a rejected request was published"
         return
 
     assert body["status"] == "published"
     assert body["message_id"]
-    delivered = moto.receive(topic.all_alerts, wait=10.0)
-    delivered += moto.receive(topic.all_alerts, wait=0.3)
+    delivered, critical = received(moto, topic)
     assert len(delivered) == 1, delivered
     message = delivered[0]
     event = json.loads(message["Body"])
@@ -152,9 +152,7 @@ def test_event(function, moto, topic, transport, case):
     for name in ATTRIBUTES:
         assert attributes[name] == {"DataType": "String", "StringValue": event["data"][name]}, name
 
-    is_critical = event["data"]["severity"] == "critical"
-    critical = moto.receive(topic.critical_alerts, wait=1.0 if is_critical else 0.3)
-    if is_critical:
+    if event["data"]["severity"] == "critical":
         assert [json.loads(m["Body"])["id"] for m in critical] == [event["id"]]
     else:
         assert critical == [], "the severity=critical subscription got a non-critical alert"
@@ -189,8 +187,7 @@ def test_critical_subscription_gets_only_critical_alerts(function, moto, topic):
         status, body, _ = call(function, "invoke", file)
         assert status == 200, body
 
-    everything = moto.receive(topic.all_alerts, wait=10.0) + moto.receive(topic.all_alerts, wait=0.5)
-    critical = moto.receive(topic.critical_alerts, wait=2.0) + moto.receive(topic.critical_alerts, wait=0.5)
+    everything, critical = received(moto, topic)
 
     assert len(everything) == 3
     assert [json.loads(m["Body"])["data"]["severity"] for m in critical] == ["critical"]

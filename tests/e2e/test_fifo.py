@@ -21,11 +21,7 @@ def test_fifo_messages_are_grouped_by_dedup_key(fifo, moto):
         assert stack.response_status(response) == 200, response
         event_ids.append(stack.response_body(response)["event_id"])
 
-    messages = []
-    for _ in range(20):
-        messages += moto.receive(fifo.queue, wait=2.0)
-        if len(messages) >= len(PUBLISHED):
-            break
+    messages = moto.receive_until(fifo.queue, moto.publish_marker(fifo.arn))
     assert len(messages) == len(PUBLISHED)
     for message in messages:
         event = json.loads(message["Body"])
@@ -42,7 +38,7 @@ def test_redelivered_webhook_is_deduplicated(fifo, moto):
     again = fifo.function.invoke(stack.EVENTS / "monte-carlo-valid.json")  # same body, other secret
     assert stack.response_status(first) == stack.response_status(again) == 200
     assert stack.response_body(first)["event_id"] == stack.response_body(again)["event_id"]
-    messages = moto.receive(fifo.queue, wait=2.0) + moto.receive(fifo.queue, wait=0.5)
+    messages = moto.receive_until(fifo.queue, moto.publish_marker(fifo.arn))
     assert [json.loads(m["Body"])["id"] for m in messages] == [stack.response_body(first)["event_id"]]
 
 

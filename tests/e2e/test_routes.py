@@ -3,7 +3,6 @@
 format), beside the default topic; another routes to a topic that does not exist."""
 
 import json
-import time
 from dataclasses import dataclass
 
 import pytest
@@ -14,7 +13,8 @@ import relaystack as stack
 @dataclass
 class Routed:
     function: object
-    queues: dict  # topic name -> queue url
+    topics: dict  # topic name -> arn
+    queues: dict  # topic name -> url of a queue subscribed to it
 
 
 @pytest.fixture(scope="module")
@@ -31,25 +31,16 @@ def routed(log_dir, moto):
     instance = stack.Function(log_dir, arns["routed-default"], moto.endpoint, name="function-routed",
                               env={"ALERT_ROUTES": json.dumps(routes)})
     try:
-        yield Routed(instance, queues)
+        yield Routed(instance, arns, queues)
     finally:
         instance.stop()
 
 
-def deliveries(moto, queues: dict, expect: int, wait: float = 10.0) -> dict:
-    """What each queue received, polling until `expect` messages arrived in all (or `wait` ends)."""
-    got = {name: [] for name in queues}
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        for name, url in queues.items():
-            got[name] += moto.receive(url)
-        if sum(map(len, got.values())) >= expect:
-            time.sleep(0.3)  # anything beyond the expected count would show up now
-            for name, url in queues.items():
-                got[name] += moto.receive(url)
-            break
-        time.sleep(0.1)
-    return got
+def deliveries(moto, routed: Routed) -> dict:
+    """What each queue received, read up to an end marker published to its topic once the function
+    has answered (relaystack.Moto.publish_marker): everything, and nothing that may come later."""
+    markers = {name: moto.publish_marker(routed.topics[name]) for name in routed.queues}
+    return {name: moto.receive_until(url, markers[name]) for name, url in routed.queues.items()}
 
 
 def test_a_critical_monte_carlo_alert_reaches_every_route(routed, moto):
@@ -60,7 +51,7 @@ def test_a_critical_monte_carlo_alert_reaches_every_route(routed, moto):
     body = stack.response_body(response)
     assert body["topics"] == 4
 
-    got = deliveries(moto, routed.queues, expect=4)
+    got = deliveries(moto, routed)
     assert {name: len(messages) for name, messages in got.items()} == {
         "routed-default": 1, "routed-paging": 1, "routed-data.fifo": 1, "routed-chat": 1}
 
@@ -89,7 +80,7 @@ def test_an_atlas_alert_of_unknown_severity_goes_to_default_and_chat_only(routed
     response = routed.function.invoke(stack.EVENTS / "atlas-valid.json")
     assert stack.response_status(response) == 200, response
     assert stack.response_body(response)["topics"] == 2
-    got = deliveries(moto, routed.queues, expect=2)
+    got = deliveries(moto, routed)
     assert {name: len(messages) for name, messages in got.items()} == {
         "routed-default": 1, "routed-paging": 0, "routed-data.fifo": 0, "routed-chat": 1}
 
@@ -107,7 +98,7 @@ def test_a_route_to_a_missing_topic_answers_502_and_the_log_names_it(log_dir, mo
         assert stack.response_status(response) == 502
         assert stack.response_body(response) == {"error": "publish_failed"}
         # The default topic was published all the same (the provider's retry will repeat it).
-        assert len(moto.receive(queue, wait=5.0)) == 1
+        assert len(moto.receive_until(queue, moto.publish_marker(default))) == 1
         lines = [json.loads(line) for line in instance.service.log_path.read_text().splitlines()
                  if line.startswith("{")]
         failed = [line for line in lines if line.get("message") == "publish failed"]

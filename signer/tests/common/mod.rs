@@ -79,6 +79,8 @@ pub fn signer(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
 }
 
 /// CPython's rendering of a JSON document: `python3 -c SCRIPT` with the document on stdin.
+/// A test that calls it is behind the `oracles` feature, so that `cargo test` needs no Python:
+/// `make oracles` runs it.
 pub fn python(script: &str, input: &[u8]) -> Vec<u8> {
     let mut child = Command::new("python3")
         .args(["-c", script])
