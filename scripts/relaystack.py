@@ -454,6 +454,21 @@ def response_header(response: dict, name: str) -> str | None:
     return None
 
 
+def registry(signer: Path = TARGET_DIR / "debug" / "alert-relay-sign") -> list[dict]:
+    """The providers as the function has them: `alert-relay-sign providers --json`."""
+    return json.loads(subprocess.run([str(signer), "providers", "--json"], check=True,
+                                     capture_output=True, text=True).stdout)
+
+
+def time_signed(event_file: Path, providers: list[dict]) -> bool:
+    """Whether a sample event's signature covers more than its body (Standard Webhooks: its id and
+    the time it was signed, the request time the event carries): replayed over HTTP today, such a
+    sample is a replay and refused; invoked as it is, it is accepted."""
+    event = json.loads(event_file.read_text())
+    slug = (event.get("pathParameters") or {}).get("provider")
+    return any(p["slug"] == slug and p["signed_headers"] for p in providers)
+
+
 def expected_events(readme: Path = EVENTS / "README.md") -> list[dict]:
     """The table in events/README.md: file, status and error of every sample event."""
     rows = []

@@ -25,7 +25,10 @@ fn config() -> Config {
         .filter_map(|line| line.split_once('='))
         // A value in single quotes is literal, as cargo-lambda's env-file reader takes it.
         .map(|(k, v)| {
-            let v = v.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')).unwrap_or(v);
+            let v = v
+                .strip_prefix('\'')
+                .and_then(|v| v.strip_suffix('\''))
+                .unwrap_or(v);
             (k.to_owned(), v.to_owned())
         })
         .collect();

@@ -61,6 +61,17 @@ APP_TRIGGER = {
 }
 APP_MESSAGE = {"data.title": "MESSAGE", "data.event_type": "unknown", "data.severity": "unknown"}
 
+SW_ALERT = {
+    "data.alert_id": "alrt_2b8f1c9e",
+    "data.dedup_key": "standard-webhooks:alrt_2b8f1c9e",
+    "data.severity": "critical",
+    "data.title": "p99 latency above 2 s on checkout-api",
+    "data.url": "https://status.example.com/alerts/alrt_2b8f1c9e",
+    "data.resource.service": "checkout-api",
+}
+SW_FIRING = {**SW_ALERT, "type": "alert.open", "data.status": "open", "data.event_type": "alert.firing",
+             "data.resource.webhook_id": "msg_b5c38e12abd003066c79d22104"}
+
 # What SPEC.md pins down for each published sample, beyond what holds for every event.
 EXPECTED = {
     "atlas-valid.json": ATLAS_OPEN,
@@ -81,6 +92,17 @@ EXPECTED = {
         "data.alert_id": "0b6a4c3e-1f0e-4d7c-9a55-2c1d3e4f5a6b",
         "data.dedup_key": "monte-carlo:0b6a4c3e-1f0e-4d7c-9a55-2c1d3e4f5a6b",
         "data.url": "https://getmontecarlo.com/incidents/0b6a4c3e-1f0e-4d7c-9a55-2c1d3e4f5a6b",
+    },
+    "standard-webhooks-valid.json": SW_FIRING,
+    "standard-webhooks-valid-rest.json": SW_FIRING,
+    "standard-webhooks-resolved.json": {
+        **SW_ALERT, "type": "alert.resolved", "data.status": "resolved",
+        "data.event_type": "alert.resolved", "data.resource.webhook_id": "msg_70f716557cad59c63584a2ed05",
+    },
+    "standard-webhooks-contact-created.json": {
+        "data.alert_id": "1f81eb52-5198-4599-803e-771906343485", "data.event_type": "contact.created",
+        "data.severity": "unknown", "data.title": "Standard Webhooks alert contact.created",
+        "data.resource.webhook_id": "msg_60e4c44654b4dee47d5ab60c15",
     },
 }
 
@@ -125,9 +147,15 @@ def test_event(function, moto, topic, transport, case):
 
     status, body, allow = call(function, transport, case["file"])
 
-    assert status == case["status"], body
+    provider, raw_body = event_request(case["file"])
+    # A sample whose signature covers its request time is a replay when sent over HTTP today
+    # (tests/e2e/test_standard_webhooks.py shows the reason, timestamp_too_old).
+    replayed = transport == "http" and case["status"] == 200 and stack.time_signed(
+        stack.EVENTS / case["file"], stack.registry())
+    expected_status, expected_error = (401, "invalid_signature") if replayed else (case["status"], case["error"])
+    assert status == expected_status, body
     if status != 200:
-        assert body == {"error": case["error"]}
+        assert body == {"error": expected_error}
         if status == 405:
             assert allow == "POST"
         assert received(moto, topic) == ([], []), "a rejected request was published"
@@ -141,7 +169,6 @@ def test_event(function, moto, topic, transport, case):
     event = json.loads(message["Body"])
     assert event["id"] == body["event_id"]
 
-    provider, raw_body = event_request(case["file"])
     check_cloudevent(event, provider, raw_body)
     for dotted, value in EXPECTED[case["file"]].items():
         assert lookup(event, dotted) == value, dotted

@@ -82,13 +82,19 @@ def received_ids(messages: list[dict]) -> set[str]:
 
 def test_routes_select_what_moto_subscriptions_select(groups, moto, signer, tmp_path):
     published = [row["file"] for row in stack.expected_events() if row["status"] == 200]
+    providers = stack.registry(signer)
     bodies = generated_bodies()
     assert len(published) >= 10 and len(bodies) >= 30
 
     for group in groups:
         function = group.function
         for file in published:
-            assert function.send_event(stack.EVENTS / file).status_code == 200, file
+            path = stack.EVENTS / file
+            if stack.time_signed(path, providers):
+                status = stack.response_status(function.invoke(path))
+            else:
+                status = function.send_event(path).status_code
+            assert status == 200, file
         for n, body in enumerate(bodies):
             path = tmp_path / f"body-{n}.json"
             path.write_bytes(body)
