@@ -28,7 +28,9 @@ use alert_relay::format::Message;
 use alert_relay::providers::{Provider, SignedForm, Signing};
 use alert_relay::publish::{Fifo, PublishRequest};
 use alert_relay::signature::Hash;
-use alert_relay::{Config, PublishError, Publisher, Relay, SnsPublisher, handler, logging};
+use alert_relay::{
+    Config, PublishError, Publisher, Relay, SnsPublisher, handler, logging, pipeline,
+};
 use aws_sdk_sns::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_sns::config::{
     BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
@@ -368,7 +370,7 @@ fn routed(routes: bool) -> Relay<Discard> {
 }
 
 /// The EMF line is formatted as in production, then dropped instead of written to stdout.
-fn discard_metrics() -> handler::MetricsSink {
+fn discard_metrics() -> pipeline::MetricsSink {
     Box::new(|line| {
         black_box(line);
     })

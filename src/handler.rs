@@ -1,8 +1,9 @@
 //! A webhook: the stages of `pipeline` in their order, `admit` → `normalize` → `deliver` →
-//! `respond`. No provider logic lives here.
+//! `respond`; and a fallback-queue batch, handed to `redrive`. No provider logic lives here.
 
 use std::time::Instant;
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lambda_http::request::LambdaRequest;
@@ -12,19 +13,19 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::metrics;
 use crate::pipeline::{
-    Answer, Delivery, Failed, Keep, Outcome, Settings, admit, deliver, normalize, respond,
+    Answer, Deliverer, Delivery, Failed, Keep, MetricsSink, Outcome, Settings, admit, normalize,
+    respond,
 };
 use crate::providers::{Credential, Provider};
 use crate::publish::{Fallback, NoFallback, Publisher};
+use crate::redrive;
 
-/// The function: its settings and publisher built once at cold start, shared by every request
-/// and every queue record.
+/// The function: its settings, publisher and fallback queue built once at cold start, shared by
+/// every request and every queue record.
 pub struct Relay<P, Q = NoFallback> {
-    pub(crate) settings: Settings,
-    pub(crate) publisher: P,
-    /// Where publishes that failed go (`FALLBACK_QUEUE_URL`); without it a failure is a 502.
-    pub(crate) fallback: Option<Q>,
-    pub(crate) metrics: MetricsSink,
+    settings: Settings,
+    deliverer: Deliverer<P, Q>,
+    metrics: MetricsSink,
     /// When a request is received: an alert without a time of its own is dated by it.
     clock: fn() -> OffsetDateTime,
 }
@@ -36,9 +37,6 @@ struct Seen {
     credential: Option<Credential>,
     event_id: Option<String>,
 }
-
-/// Where the per-request EMF line goes: stdout in Lambda, a buffer in tests.
-pub type MetricsSink = Box<dyn Fn(&str) + Send + Sync>;
 
 fn stdout_sink() -> MetricsSink {
     Box::new(|line| {
@@ -53,8 +51,10 @@ impl<P: Publisher> Relay<P> {
     pub fn new(settings: impl Into<Settings>, publisher: P) -> Self {
         Relay {
             settings: settings.into(),
-            publisher,
-            fallback: None,
+            deliverer: Deliverer {
+                publisher,
+                fallback: None,
+            },
             metrics: stdout_sink(),
             clock: OffsetDateTime::now_utc,
         }
@@ -66,8 +66,10 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
     pub fn with_fallback<F: Fallback>(self, queue: F) -> Relay<P, F> {
         Relay {
             settings: self.settings,
-            publisher: self.publisher,
-            fallback: Some(queue),
+            deliverer: Deliverer {
+                publisher: self.deliverer.publisher,
+                fallback: Some(queue),
+            },
             metrics: self.metrics,
             clock: self.clock,
         }
@@ -108,6 +110,17 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         )
     }
 
+    /// Handles one batch of the fallback queue (`ReportBatchItemFailures`).
+    pub async fn redrive(&self, event: SqsEvent) -> SqsBatchResponse {
+        redrive::redrive(
+            &self.deliverer,
+            &self.settings.metrics_namespace,
+            &*self.metrics,
+            event,
+        )
+        .await
+    }
+
     /// The stages in order; what each learns goes into `seen` for the response and the log.
     async fn process(&self, request: &Request, seen: &mut Seen) -> Result<Answer, Failed> {
         let received = (self.clock)();
@@ -124,22 +137,18 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         let outbox = outbox?;
 
         let first_attempt = received.format(&Rfc3339).unwrap_or_default();
-        let delivery = deliver(
-            &self.publisher,
-            self.fallback.as_ref(),
-            &outbox,
-            &first_attempt,
-            Keep::Failed,
-        )
-        .await;
-        match delivery {
+        match self
+            .deliverer
+            .deliver(&outbox, &first_attempt, Keep::Failed)
+            .await
+        {
             Delivery::Published {
                 message_id: Some(message_id),
             } => Ok(Answer::Published {
                 message_id,
                 topics: outbox.publishes.len(),
             }),
-            // The default topic is always published: without its id, nothing went out.
+            // The default topic is always among the publishes: without its id, nothing went out.
             Delivery::Published { message_id: None } => Err(Failed::Publish(Vec::new())),
             Delivery::Queued { failures } => Ok(Answer::Queued { failures }),
             Delivery::Unqueued { failures, .. } => Err(Failed::Publish(failures)),

@@ -1,16 +1,15 @@
 //! The SQS path: the fallback queue's records published again, byte for byte as first built (the
-//! same event id, message and FIFO ids), through the same `deliver` stage as a webhook, with the
-//! records that still failed reported back so SQS retries only those, and moves them to the
-//! dead-letter queue after its `maxReceiveCount`.
+//! same event id, message and FIFO ids), by the same `Deliverer` as a webhook, with the records
+//! that still failed reported back so SQS retries only those, and moves them to the dead-letter
+//! queue after its `maxReceiveCount`.
 
 use std::time::Instant;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use futures_util::future::join_all;
 
-use crate::handler::Relay;
 use crate::metrics;
-use crate::pipeline::{Delivery, Keep, Unqueued, deliver};
+use crate::pipeline::{Deliverer, Delivery, Keep, Unqueued};
 use crate::publish::{Fallback, Pending, Publisher};
 
 /// What became of one record.
@@ -23,21 +22,39 @@ enum Redriven {
     Failed(&'static str),
 }
 
-impl<P: Publisher, Q: Fallback> Relay<P, Q> {
-    /// Handles one batch of the fallback queue (`ReportBatchItemFailures`).
-    pub async fn redrive(&self, event: SqsEvent) -> SqsBatchResponse {
-        let outcomes = join_all(event.records.iter().map(|r| self.redrive_record(r))).await;
-        let mut response = SqsBatchResponse::default();
-        for (record, failed) in event.records.iter().zip(outcomes) {
-            if failed {
-                response.add_failure(record.message_id.clone().unwrap_or_default());
-            }
+/// Handles one batch of the fallback queue (`ReportBatchItemFailures`): every record at once,
+/// each with its EMF line (in `namespace`, to `metrics`) and its log line.
+pub async fn redrive<P: Publisher, Q: Fallback>(
+    deliverer: &Deliverer<P, Q>,
+    namespace: &str,
+    metrics: &dyn Fn(&str),
+    event: SqsEvent,
+) -> SqsBatchResponse {
+    let batch = Batch {
+        deliverer,
+        namespace,
+        metrics,
+    };
+    let outcomes = join_all(event.records.iter().map(|r| batch.record(r))).await;
+    let mut response = SqsBatchResponse::default();
+    for (record, failed) in event.records.iter().zip(outcomes) {
+        if failed {
+            response.add_failure(record.message_id.clone().unwrap_or_default());
         }
-        response
     }
+    response
+}
 
+/// What every record of a batch shares.
+struct Batch<'a, P, Q> {
+    deliverer: &'a Deliverer<P, Q>,
+    namespace: &'a str,
+    metrics: &'a dyn Fn(&str),
+}
+
+impl<P: Publisher, Q: Fallback> Batch<'_, P, Q> {
     /// Whether the record must be reported as failed.
-    async fn redrive_record(&self, record: &SqsMessage) -> bool {
+    async fn record(&self, record: &SqsMessage) -> bool {
         let started = Instant::now();
         let message_id = record.message_id.as_deref().unwrap_or_default();
         let pending = record
@@ -51,7 +68,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                 ("unknown".to_owned(), None, Redriven::Failed("unreadable"))
             }
             Ok(pending) => {
-                let outcome = self.publish_pending(&pending).await;
+                let outcome = self.publish(&pending).await;
                 let outbox = pending.outbox;
                 (outbox.attributes.provider, Some(outbox.event_id), outcome)
             }
@@ -63,7 +80,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         };
         let elapsed = started.elapsed();
         (self.metrics)(&metrics::line(
-            &self.settings.metrics_namespace,
+            self.namespace,
             &provider,
             counted,
             metrics::now_ms(),
@@ -85,15 +102,11 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         matches!(outcome, Redriven::Failed(_))
     }
 
-    async fn publish_pending(&self, pending: &Pending) -> Redriven {
-        let delivery = deliver(
-            &self.publisher,
-            self.fallback.as_ref(),
-            &pending.outbox,
-            &pending.first_attempt,
-            Keep::Remainder,
-        )
-        .await;
+    async fn publish(&self, pending: &Pending) -> Redriven {
+        let delivery = self
+            .deliverer
+            .deliver(&pending.outbox, &pending.first_attempt, Keep::Remainder)
+            .await;
         match delivery {
             Delivery::Published { .. } => Redriven::Published,
             Delivery::Queued { .. } => Redriven::Requeued,

@@ -47,9 +47,30 @@ pub enum Delivery {
     },
 }
 
-/// Publishes `outbox`, then keeps what failed as `keep` says. Each failed publish is logged once,
-/// with its route, topic and reason; so is a fallback queue that fails.
-pub async fn deliver<P: Publisher, Q: Fallback>(
+/// Where outboxes go: the publisher, and the fallback queue when there is one. Built once at
+/// cold start; a webhook and a queue record are delivered by the same one.
+pub struct Deliverer<P, Q> {
+    pub publisher: P,
+    /// `FALLBACK_QUEUE_URL`; without it a failed publish is not kept.
+    pub fallback: Option<Q>,
+}
+
+impl<P: Publisher, Q: Fallback> Deliverer<P, Q> {
+    /// Publishes `outbox`, then keeps what failed as `keep` says. Each failed publish is logged
+    /// once, with its route, topic and reason; so is a fallback queue that fails.
+    pub async fn deliver(&self, outbox: &Outbox, first_attempt: &str, keep: Keep) -> Delivery {
+        deliver(
+            &self.publisher,
+            self.fallback.as_ref(),
+            outbox,
+            first_attempt,
+            keep,
+        )
+        .await
+    }
+}
+
+async fn deliver<P: Publisher, Q: Fallback>(
     publisher: &P,
     fallback: Option<&Q>,
     outbox: &Outbox,

@@ -14,9 +14,9 @@ pub mod normalize;
 pub mod respond;
 
 pub use admit::{Admission, Refused, Rejection, admit};
-pub use deliver::{Delivery, Failure, Keep, Unqueued, deliver};
+pub use deliver::{Deliverer, Delivery, Failure, Keep, Unqueued};
 pub use normalize::{Unreadable, normalize};
-pub use respond::{Answer, Failed, Outcome, respond};
+pub use respond::{Answer, Failed, MetricsSink, Outcome, respond};
 
 use crate::route::Routes;
 

@@ -13,6 +13,9 @@ use super::normalize::Unreadable;
 use crate::metrics;
 use crate::providers::{Credential, Provider};
 
+/// Where the EMF metric lines go: stdout in Lambda, a buffer in tests.
+pub type MetricsSink = Box<dyn Fn(&str) + Send + Sync>;
+
 /// An alert accepted: 200 or 202.
 #[derive(Debug)]
 pub enum Answer {
