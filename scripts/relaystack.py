@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import uuid
@@ -467,6 +468,29 @@ def time_signed(event_file: Path, providers: list[dict]) -> bool:
     event = json.loads(event_file.read_text())
     slug = (event.get("pathParameters") or {}).get("provider")
     return any(p["slug"] == slug and p["signed_headers"] for p in providers)
+
+
+def signed_now(event_file: Path, headers: dict, body: bytes, providers: list[dict],
+               signer: Path = TARGET_DIR / "debug" / "alert-relay-sign") -> dict:
+    """`headers` with the signature of a time-signed sample made again now, with the first test
+    secret of its provider (events/test.env): what its sender would send today."""
+    event = json.loads(event_file.read_text())
+    slug = (event.get("pathParameters") or {}).get("provider")
+    provider = next(p for p in providers if p["slug"] == slug)
+    secret = env_file_values(EVENTS / "test.env")[f"{provider['env_prefix']}_WEBHOOK_SECRETS"].split(",")[0]
+    with tempfile.NamedTemporaryFile(suffix=".json") as file:
+        file.write(body)
+        file.flush()
+        lines = subprocess.run(
+            [str(signer), "sign", "--provider", slug, "--secret-env", "ALERT_RELAY_SIGN_SECRET",
+             "--body", file.name],
+            env={**os.environ, "ALERT_RELAY_SIGN_SECRET": secret},
+            check=True, capture_output=True, text=True,
+        ).stdout.splitlines()
+    fresh = dict(line.split(": ", 1) for line in lines)
+    replaced = {name.lower() for name in fresh}
+    kept = {name: value for name, value in headers.items() if name.lower() not in replaced}
+    return {**kept, **fresh}
 
 
 def expected_events(readme: Path = EVENTS / "README.md") -> list[dict]:
