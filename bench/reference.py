@@ -454,6 +454,11 @@ def main():
         name = f"{case['case']}-{case['size']}"
         if args.only not in name:
             continue
+        if case["provider"] not in VERIFY:
+            # The reference ports the three providers the comparison was made for; a provider
+            # added since is measured on the Rust side only.
+            print(f"{name}: no Python reference for {case['provider']}, skipped", file=sys.stderr)
+            continue
         body = (args.payloads / case["body"]).read_bytes()
         event_text = (args.payloads / case["event"]).read_text()
         event = json.loads(event_text)
