@@ -11,17 +11,13 @@ use crate::route::{RouteError, Routes, is_sns_topic_arn};
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
 
+/// What the environment says: the request stages' settings, and the fallback queue `main`
+/// builds a client for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
-    /// `ALERT_TOPIC_ARN` and `ALERT_ROUTES`: where alerts go.
-    pub routes: Routes,
-    pub max_body_bytes: usize,
-    /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`).
-    pub metrics_namespace: String,
+    pub settings: Settings,
     /// The SQS queue that keeps publishes that failed (`FALLBACK_QUEUE_URL`); none: a 502.
     pub fallback_queue_url: Option<String>,
-    /// Each provider's settings, in the order of `Provider::ALL`.
-    providers: Vec<ProviderConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,14 +33,7 @@ pub enum ConfigError {
 
 impl From<Config> for Settings {
     fn from(config: Config) -> Settings {
-        Settings {
-            admission: Admission {
-                providers: config.providers,
-                max_body_bytes: config.max_body_bytes,
-            },
-            routes: config.routes,
-            metrics_namespace: config.metrics_namespace,
-        }
+        config.settings
     }
 }
 
@@ -140,27 +129,26 @@ impl Config {
             .collect::<Result<_, _>>()?;
 
         Ok(Config {
-            routes,
-            max_body_bytes,
-            metrics_namespace,
+            settings: Settings {
+                admission: Admission {
+                    providers,
+                    max_body_bytes,
+                },
+                routes,
+                metrics_namespace,
+            },
             fallback_queue_url,
-            providers,
         })
     }
 
     pub fn provider(&self, provider: Provider) -> &ProviderConfig {
-        &self.providers[provider.index()]
+        self.settings.admission.provider(provider)
     }
 
     /// Replaces one provider's settings (tests and embedders).
     pub fn with_provider(mut self, provider: Provider, settings: ProviderConfig) -> Self {
-        self.providers[provider.index()] = settings;
+        self.settings.admission.providers[provider.index()] = settings;
         self
-    }
-
-    /// `ALERT_TOPIC_ARN`.
-    pub fn topic_arn(&self) -> &str {
-        self.routes.default_topic()
     }
 }
 
@@ -210,8 +198,11 @@ mod tests {
                 .iter()
                 .all(|p| !config.provider(*p).is_enabled())
         );
-        assert_eq!(config.max_body_bytes, DEFAULT_MAX_BODY_BYTES);
-        assert!(config.routes.routes().is_empty());
+        assert_eq!(
+            config.settings.admission.max_body_bytes,
+            DEFAULT_MAX_BODY_BYTES
+        );
+        assert!(config.settings.routes.routes().is_empty());
     }
 
     #[test]
@@ -231,7 +222,7 @@ mod tests {
         );
         assert!(config.provider(Provider::AppServices).is_enabled());
         assert!(config.provider(Provider::MonteCarlo).allow_unsigned);
-        assert_eq!(config.max_body_bytes, 1024);
+        assert_eq!(config.settings.admission.max_body_bytes, 1024);
     }
 
     #[test]

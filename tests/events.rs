@@ -147,7 +147,7 @@ async fn every_published_event_renders_as_its_golden_files() {
     const CHAT: &str = "arn:aws:sns:us-east-1:123456789012:chat";
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
     let mut config = config();
-    config.routes = alert_relay::route::Routes::parse(
+    config.settings.routes = alert_relay::route::Routes::parse(
         TOPIC,
         Some(&format!(r#"[{{"topic": "{CHAT}", "format": "chatbot"}}]"#)),
     )
