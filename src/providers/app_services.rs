@@ -5,13 +5,11 @@
 use serde_json::{Map, Value};
 
 use super::fields;
-use super::{InvalidCredential, Matched, Presented, SecretForm, SignError, SignedForm, SignedHeaders, Signing, Spec};
+use super::{SecretForm, SignedForm, Spec};
 use crate::alert::{Alert, Severity, Status, parse_time};
-use crate::secret::Secret;
 use crate::signature::Scheme;
 
 const SIGNATURE_HEADER: &str = "X-Hook-Signature";
-const SCHEME: Scheme = Scheme::SHA256_HEX;
 
 pub(super) const SPEC: Spec = Spec {
     slug: "app-services",
@@ -20,22 +18,14 @@ pub(super) const SPEC: Spec = Spec {
     signature_header: SIGNATURE_HEADER,
     signed_headers: &[],
     scheme: "sha256=<hex of HMAC-SHA256>",
-    tag: SCHEME,
+    tag: Scheme::SHA256_HEX,
     secrets: SecretForm::TEXT,
     forms: &[SignedForm::Raw],
     event_header: None,
-    verify,
-    sign,
+    verify: None,
+    sign: None,
     normalize: |body, _| normalize(body),
 };
-
-fn verify(presented: &Presented<'_>, secrets: &[Secret]) -> Result<Matched, InvalidCredential> {
-    super::verify_raw(SCHEME, presented, secrets)
-}
-
-fn sign(secret: &Secret, signing: &Signing<'_>) -> Result<SignedHeaders, SignError> {
-    Ok(super::sign_raw(SCHEME, SIGNATURE_HEADER, secret, signing))
-}
 
 const ID_KEYS: &[&str] = &["id", "alert_id", "alertId", "_id"];
 const STATUS_KEYS: &[&str] = &["status", "state"];

@@ -5,14 +5,12 @@ use http::HeaderMap;
 use serde_json::{Map, Value};
 
 use super::fields::{self, json};
-use super::{Matched, Presented, SecretForm, SignError, SignedForm, SignedHeaders, Signing, Spec};
+use super::{SecretForm, SignedForm, Spec};
 use crate::alert::{Alert, Severity, Status, parse_time};
-use crate::secret::Secret;
 use crate::signature::Scheme;
 
 const SIGNATURE_HEADER: &str = "X-MMS-Signature";
 const EVENT_HEADER: &str = "X-MMS-Event";
-const SCHEME: Scheme = Scheme::SHA1_BASE64;
 
 pub(super) const SPEC: Spec = Spec {
     slug: "atlas",
@@ -21,22 +19,14 @@ pub(super) const SPEC: Spec = Spec {
     signature_header: SIGNATURE_HEADER,
     signed_headers: &[],
     scheme: "base64 of HMAC-SHA1",
-    tag: SCHEME,
+    tag: Scheme::SHA1_BASE64,
     secrets: SecretForm::TEXT,
     forms: &[SignedForm::Raw],
     event_header: Some(EVENT_HEADER),
-    verify,
-    sign,
+    verify: None,
+    sign: None,
     normalize,
 };
-
-fn verify(presented: &Presented<'_>, secrets: &[Secret]) -> Result<Matched, super::InvalidCredential> {
-    super::verify_raw(SCHEME, presented, secrets)
-}
-
-fn sign(secret: &Secret, signing: &Signing<'_>) -> Result<SignedHeaders, SignError> {
-    Ok(super::sign_raw(SCHEME, SIGNATURE_HEADER, secret, signing))
-}
 
 fn status_from_event(event: &str) -> Option<Status> {
     Some(match event.trim() {

@@ -51,6 +51,11 @@ registry! {
 /// The headers a signature is sent in: `(name, value)`, the signature's own among them.
 pub type SignedHeaders = Vec<(&'static str, String)>;
 
+/// A provider's own check of a present signature.
+pub type VerifyFn = fn(&Presented<'_>, &[Secret]) -> Result<Matched, InvalidCredential>;
+/// A provider's own signing: the headers it sends.
+pub type SignFn = fn(&Secret, &Signing<'_>) -> Result<SignedHeaders, SignError>;
+
 /// A provider, declared in one place.
 pub struct Spec {
     /// The path segment in `/webhooks/{provider}`; exact and case-sensitive.
@@ -73,10 +78,12 @@ pub struct Spec {
     pub forms: &'static [SignedForm],
     /// A header the sender sets to say what happened (Atlas's `X-MMS-Event`), for the signer.
     pub event_header: Option<&'static str>,
-    /// Checks a present signature against the signing secrets.
-    pub verify: fn(&Presented<'_>, &[Secret]) -> Result<Matched, InvalidCredential>,
-    /// The signature headers this provider sends.
-    pub sign: fn(&Secret, &Signing<'_>) -> Result<SignedHeaders, SignError>,
+    /// Checks a present signature against the signing secrets; `None`: one `tag` over the raw
+    /// body, as most providers sign.
+    pub verify: Option<VerifyFn>,
+    /// The signature headers this provider sends; `None`: one `tag` of the raw body in
+    /// `signature_header`.
+    pub sign: Option<SignFn>,
     /// Reads an authenticated body (and the request's headers) into the common alert.
     pub normalize: fn(&Map<String, Value>, &HeaderMap) -> Alert,
 }
@@ -316,7 +323,10 @@ impl Provider {
         if !spec.forms.contains(&signing.form) {
             return Err(SignError::NoDocumentedForm(spec.slug));
         }
-        (spec.sign)(secret, signing)
+        match spec.sign {
+            Some(sign) => sign(secret, signing),
+            None => Ok(sign_raw(spec, secret, signing)),
+        }
     }
 
     /// The headers that sign `body` with the key `key` now, with a message id derived from the
@@ -378,7 +388,11 @@ impl Provider {
                 received_at: inbound.received_at,
             };
             let secrets = &settings.webhook_secrets;
-            let matched = (spec.verify)(&presented, secrets).map_err(|why| match why {
+            let matched = match spec.verify {
+                Some(verify) => verify(&presented, secrets),
+                None => verify_raw(spec.tag, &presented, secrets),
+            };
+            let matched = matched.map_err(|why| match why {
                 InvalidCredential::Signature(SignatureError::Mismatch) if secrets.is_empty() => {
                     invalid(InvalidCredential::NoSigningSecret)
                 }
@@ -437,7 +451,7 @@ fn single<'a>(headers: &'a HeaderMap, name: &str) -> Result<Option<&'a str>, Aut
         .map_err(|_| AuthError::Invalid(InvalidCredential::UnreadableHeader))
 }
 
-/// The `verify` of a provider that signs the raw body with one tag of `scheme`.
+/// How a provider that signs the raw body with one tag of `scheme` is checked.
 pub(crate) fn verify_raw(
     scheme: Scheme,
     presented: &Presented<'_>,
@@ -454,14 +468,12 @@ pub(crate) fn verify_raw(
     })
 }
 
-/// The `sign` of a provider that signs the raw body with one tag of `scheme` in `header`.
-pub(crate) fn sign_raw(
-    scheme: Scheme,
-    header: &'static str,
-    secret: &Secret,
-    signing: &Signing<'_>,
-) -> SignedHeaders {
-    vec![(header, scheme.sign(secret.expose(), signing.body))]
+/// The raw body signed with one tag of the spec's scheme, in its signature header.
+pub(crate) fn sign_raw(spec: &Spec, secret: &Secret, signing: &Signing<'_>) -> SignedHeaders {
+    vec![(
+        spec.signature_header,
+        spec.tag.sign(secret.expose(), signing.body),
+    )]
 }
 
 /// Parses a body that must be a JSON object.

@@ -25,8 +25,8 @@ pub(super) const SPEC: Spec = Spec {
     secrets: SecretForm::TEXT,
     forms: &[SignedForm::Raw, SignedForm::Documented],
     event_header: None,
-    verify,
-    sign,
+    verify: Some(verify),
+    sign: Some(sign),
     normalize: |body, _| normalize(body),
 };
 
@@ -55,7 +55,7 @@ fn verify(presented: &Presented<'_>, secrets: &[Secret]) -> Result<Matched, Inva
 
 fn sign(secret: &Secret, signing: &Signing<'_>) -> Result<SignedHeaders, SignError> {
     let message = match signing.form {
-        SignedForm::Raw => return Ok(super::sign_raw(SCHEME, SIGNATURE_HEADER, secret, signing)),
+        SignedForm::Raw => return Ok(super::sign_raw(&SPEC, secret, signing)),
         SignedForm::Documented => crate::pyform::urlencode(&parse_object(signing.body)?),
     };
     Ok(vec![(SIGNATURE_HEADER, SCHEME.sign(secret.expose(), message.as_bytes()))])

@@ -38,8 +38,8 @@ pub(super) const SPEC: Spec = Spec {
     },
     forms: &[SignedForm::Raw],
     event_header: None,
-    verify,
-    sign,
+    verify: Some(verify),
+    sign: Some(sign),
     normalize,
 };
 
