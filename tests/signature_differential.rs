@@ -157,9 +157,5 @@ fn cpython_signatures_authenticate_with_the_right_form() {
 /// The signature header's value alone: what a provider that signs only the body sends.
 fn signature(provider: Provider, key: &[u8], body: &[u8], form: SignedForm) -> String {
     let headers = provider.sign_body(key, body, form).unwrap();
-    let (_, value) = headers
-        .into_iter()
-        .find(|(name, _)| *name == provider.signature_header())
-        .unwrap();
-    value
+    provider.signature_in(&headers).unwrap().to_owned()
 }

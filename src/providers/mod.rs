@@ -346,6 +346,14 @@ impl Provider {
         self.sign(&Secret::from_bytes(key), &signing)
     }
 
+    /// The signature header's own value among the headers a signing produced.
+    pub fn signature_in(self, headers: &SignedHeaders) -> Option<&str> {
+        headers
+            .iter()
+            .find(|(name, _)| *name == self.signature_header())
+            .map(|(_, value)| value.as_str())
+    }
+
     /// A message id for schemes that sign one: the same body, the same id, as a sender's
     /// redelivery of one message keeps its id.
     pub fn message_id(self, body: &[u8]) -> String {

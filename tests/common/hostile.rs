@@ -27,11 +27,7 @@ fn path(provider: Provider) -> String {
 
 /// The signature header's value for `body`.
 fn sign(provider: Provider, secret: &str, body: &[u8]) -> String {
-    let (_, value) = signing(provider, secret, body)
-        .into_iter()
-        .find(|(name, _)| *name == provider.signature_header())
-        .unwrap();
-    value
+    super::signature(provider, secret, body, SignedForm::Raw)
 }
 
 /// `value` with its hex in upper case and its prefix as it was.
@@ -40,27 +36,12 @@ fn uppercase_hex(provider: Provider, value: &str) -> String {
     format!("{prefix}{}", value[prefix.len()..].to_uppercase())
 }
 
-/// Every header that signs `body`.
-fn signing(provider: Provider, secret: &str, body: &[u8]) -> Vec<(&'static str, String)> {
-    provider
-        .sign_body(secret.as_bytes(), body, SignedForm::Raw)
-        .unwrap()
-}
-
-/// `request` with the headers the signature covers besides its own (Standard Webhooks' id and
-/// timestamp), as a genuine signing over `body` sets them.
-fn companions(request: Http, provider: Provider, body: &[u8]) -> Http {
-    signing(provider, SECRETS[0], body)
-        .into_iter()
-        .filter(|(name, _)| *name != provider.signature_header())
-        .fold(request, |request, (name, value)| {
-            request.header(name, &value)
-        })
-}
-
 /// A request signed over `body` with the first test secret.
 fn signed_bytes(provider: Provider, body: &[u8]) -> Http {
-    signing(provider, SECRETS[0], body).into_iter().fold(
+    let signing = provider
+        .sign_body(SECRETS[0].as_bytes(), body, SignedForm::Raw)
+        .unwrap();
+    signing.into_iter().fold(
         Http::post(&path(provider), body),
         |request, (name, value)| request.header(name, &value),
     )
@@ -78,8 +59,9 @@ pub fn cases() -> Vec<Case> {
         let seed = seed(p).as_bytes();
         let good = sign(p, SECRETS[0], seed);
         let header = p.signature_header();
-        let with_sig =
-            |sig: &str| companions(Http::post(&path(p), seed), p, seed).header(header, sig);
+        let with_sig = |sig: &str| {
+            super::with_companions(Http::post(&path(p), seed), p, seed).header(header, sig)
+        };
 
         // Bodies.
         let mut bad_base64 = signed_bytes(p, seed).v2_base64();
@@ -171,7 +153,7 @@ pub fn cases() -> Vec<Case> {
             with_sig(&good).v2(),
             200,
         ));
-        let mut lower = companions(Http::post(&path(p), seed), p, seed);
+        let mut lower = super::with_companions(Http::post(&path(p), seed), p, seed);
         lower
             .headers
             .push((header.to_ascii_lowercase(), good.clone()));
@@ -252,7 +234,7 @@ pub fn cases() -> Vec<Case> {
                 with_sig(&sign(other, SECRETS[0], seed)).v2(),
                 401,
             ));
-            let theirs = companions(Http::post(&path(p), seed), other, seed)
+            let theirs = super::with_companions(Http::post(&path(p), seed), other, seed)
                 .header(other.signature_header(), &sign(other, SECRETS[0], seed));
             cases.push(case(
                 format!("{slug}: {}'s header only", other.slug()),

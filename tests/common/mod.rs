@@ -52,13 +52,8 @@ fn request_time() -> String {
 
 /// The signature header's value alone for `body`, signed now.
 pub fn signature(provider: Provider, secret: &str, body: &[u8], form: SignedForm) -> String {
-    let (_, value) = provider
-        .sign_body(secret.as_bytes(), body, form)
-        .unwrap()
-        .into_iter()
-        .find(|(name, _)| *name == provider.signature_header())
-        .unwrap();
-    value
+    let headers = provider.sign_body(secret.as_bytes(), body, form).unwrap();
+    provider.signature_in(&headers).unwrap().to_owned()
 }
 
 /// `request` with the headers a genuine signature over `body` covers besides its own
