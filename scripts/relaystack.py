@@ -7,6 +7,7 @@ Everything listens on 127.0.0.1 only. Tools come from .venv (the Makefile puts i
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import signal
@@ -21,6 +22,8 @@ from pathlib import Path
 
 import boto3
 import requests
+
+from envfile import env_file_lines, env_file_values, env_value  # noqa: F401 (callers use stack.*)
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
@@ -293,33 +296,6 @@ def end_marker(message: dict) -> str | None:
     return body["id"] if isinstance(body, dict) and body.get(END_MARKER) is True else None
 
 
-def env_value(value: str) -> str:
-    """A value as cargo-lambda's env file (dotenv) reads it back unchanged: JSON (ALERT_ROUTES),
-    and base64 padding (`whsec_…==` secrets), which cargo-lambda refuses unquoted, go in single
-    quotes, which dotenv takes literally."""
-    if value and all(c.isalnum() or c in "-_.:/,@+" for c in value):
-        return value
-    if "'" not in value and "\n" not in value:
-        return f"'{value}'"
-    escaped = value.replace("\\", "\\\\").replace('"', '\\"').replace("$", "\\$").replace("\n", "\\n")
-    return f'"{escaped}"'
-
-
-def env_file_lines(path: Path) -> list[str]:
-    return [line for line in path.read_text().splitlines() if line and not line.startswith("#")]
-
-
-def env_file_values(path: Path) -> dict[str, str]:
-    """An env file's `KEY=VALUE` lines as values: single-quoted ones (see `env_value`) unquoted."""
-    values = {}
-    for line in env_file_lines(path):
-        name, _, value = line.partition("=")
-        if len(value) >= 2 and value[0] == value[-1] == "'":
-            value = value[1:-1]
-        values[name] = value
-    return values
-
-
 class Function:
     """The `alert-relay` binary under `cargo lambda watch`: the Lambda Runtime API emulator on
     `port`, invoked with `cargo lambda invoke` or over HTTP at /lambda-url/alert-relay/…"""
@@ -455,8 +431,9 @@ def response_header(response: dict, name: str) -> str | None:
     return None
 
 
+@functools.cache
 def registry(signer: Path = TARGET_DIR / "debug" / "alert-relay-sign") -> list[dict]:
-    """The providers as the function has them: `alert-relay-sign providers --json`."""
+    """The providers as the function has them: `alert-relay-sign providers --json` (run once)."""
     return json.loads(subprocess.run([str(signer), "providers", "--json"], check=True,
                                      capture_output=True, text=True).stdout)
 
