@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use crate::config::{ConfigError, invalid};
-use crate::providers::{Fetched, Provider, parse_secrets};
+use crate::providers::{Fetched, Provider, SecretForm, parse_secrets};
 use crate::secret::Secret;
 
 /// Fetches every secret named by an `_ARN` variable. `fetch` returns the secret's string value;
@@ -19,7 +19,7 @@ where
     E: std::fmt::Display,
 {
     let mut fetched = Fetched::new();
-    for name in Provider::secret_variables() {
+    for (name, form) in Provider::secret_variables() {
         let arn_var = format!("{name}_ARN");
         let Some(arn) = lookup(&arn_var)
             .map(|v| v.trim().to_owned())
@@ -35,7 +35,8 @@ where
                 "names a secret that could not be read from Secrets Manager",
             )
         })?;
-        let secrets = parse_secret_value(&value).map_err(|reason| invalid(&arn_var, reason))?;
+        let secrets =
+            parse_secret_value(&value, form).map_err(|reason| invalid(&arn_var, reason))?;
         fetched.insert(name, secrets);
     }
     Ok(fetched)
@@ -44,18 +45,19 @@ where
 /// Whether any `_ARN` variable is set, so `main` builds a Secrets Manager client only then.
 pub fn any_requested(lookup: impl Fn(&str) -> Option<String>) -> bool {
     Provider::secret_variables()
-        .any(|name| lookup(&format!("{name}_ARN")).is_some_and(|v| !v.trim().is_empty()))
+        .any(|(name, _)| lookup(&format!("{name}_ARN")).is_some_and(|v| !v.trim().is_empty()))
 }
 
-/// A Secrets Manager secret's value: a JSON array of strings, or a comma-separated list.
-pub fn parse_secret_value(value: &str) -> Result<Vec<Secret>, &'static str> {
+/// A Secrets Manager secret's value: a JSON array of strings, or a comma-separated list, each
+/// secret written in `form`.
+pub fn parse_secret_value(value: &str, form: SecretForm) -> Result<Vec<Secret>, &'static str> {
     let value = value.trim();
     if value.starts_with('{') {
         // Secrets Manager's key/value form: refused rather than taken as one literal secret.
         return Err("secret value is a JSON object; store a JSON array of strings or a comma list");
     }
     if !value.starts_with('[') {
-        return parse_secrets(value);
+        return parse_secrets(value, form);
     }
     let list: Vec<String> = serde_json::from_str(value).map_err(
         |_| "secret value is neither a JSON array of strings nor a comma-separated list",
@@ -63,7 +65,7 @@ pub fn parse_secret_value(value: &str) -> Result<Vec<Secret>, &'static str> {
     if list.is_empty() || list.iter().any(|s| s.is_empty()) {
         return Err("secret value's JSON array is empty or has an empty string");
     }
-    Ok(list.into_iter().map(Secret::new).collect())
+    list.iter().map(|secret| form.read(secret)).collect()
 }
 
 #[cfg(test)]
@@ -162,15 +164,15 @@ mod tests {
     #[test]
     fn secret_values_are_json_arrays_or_comma_lists() {
         assert_eq!(
-            parse_secret_value(r#"["a,b", "c"]"#).unwrap(),
+            parse_secret_value(r#"["a,b", "c"]"#, SecretForm::TEXT).unwrap(),
             vec![Secret::new("a,b"), Secret::new("c")]
         );
         assert_eq!(
-            parse_secret_value(" a , b ").unwrap(),
+            parse_secret_value(" a , b ", SecretForm::TEXT).unwrap(),
             vec![Secret::new("a"), Secret::new("b")]
         );
         for bad in ["[]", r#"[""]"#, "[1]", r#"{"k":"v"}"#, "[", "a,,b", ""] {
-            assert!(parse_secret_value(bad).is_err(), "{bad}");
+            assert!(parse_secret_value(bad, SecretForm::TEXT).is_err(), "{bad}");
         }
         assert_eq!(
             Provider::secret_variables().count(),

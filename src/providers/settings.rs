@@ -97,7 +97,7 @@ impl ProviderConfig {
             var: var.to_owned(),
             reason,
         };
-        let secrets = |suffix: &str| -> Result<Vec<Secret>, SettingsError> {
+        let secrets = |suffix: &str, form: SecretForm| -> Result<Vec<Secret>, SettingsError> {
             let name = var(suffix);
             match (get(&name), fetched.get(&name)) {
                 (Some(_), Some(_)) => Err(invalid(
@@ -105,7 +105,9 @@ impl ProviderConfig {
                     "is set together with its _ARN variable; set only one",
                 )),
                 (None, Some(list)) => Ok(list.clone()),
-                (Some(raw), None) => parse_secrets(&raw).map_err(|reason| invalid(&name, reason)),
+                (Some(raw), None) => {
+                    parse_secrets(&raw, form).map_err(|reason| invalid(&name, reason))
+                }
                 (None, None) => Ok(Vec::new()),
             }
         };
@@ -115,45 +117,39 @@ impl ProviderConfig {
             Some(v) if v.eq_ignore_ascii_case("false") => false,
             Some(_) => return Err(invalid(&var("ALLOW_UNSIGNED"), "must be true or false")),
         };
-        // Signing secrets are keys in the provider's form; query secrets are compared as text.
-        let form = provider.spec().secrets;
-        let webhook_secrets = secrets("WEBHOOK_SECRETS")?
-            .iter()
-            .map(|written| {
-                std::str::from_utf8(written.expose())
-                    .map_err(|_| "has a secret that is not text")
-                    .and_then(|text| form.read(text))
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|reason| invalid(&var("WEBHOOK_SECRETS"), reason))?;
         Ok(ProviderConfig {
-            webhook_secrets,
-            query_secrets: secrets("QUERY_SECRETS")?,
+            webhook_secrets: secrets("WEBHOOK_SECRETS", provider.spec().secrets)?,
+            query_secrets: secrets("QUERY_SECRETS", SecretForm::TEXT)?,
             allow_unsigned,
         })
     }
 }
 
 impl Provider {
-    /// The variables that may instead name an AWS Secrets Manager secret, with `_ARN` appended.
-    pub fn secret_variables() -> impl Iterator<Item = String> {
+    /// The variables that may instead name an AWS Secrets Manager secret, with `_ARN` appended,
+    /// and how the secrets in each are written: signing secrets in the provider's form, query
+    /// secrets as text (they are compared as sent).
+    pub fn secret_variables() -> impl Iterator<Item = (String, SecretForm)> {
         Provider::ALL.into_iter().flat_map(|p| {
-            ["WEBHOOK_SECRETS", "QUERY_SECRETS"]
-                .map(move |kind| format!("{}_{kind}", p.env_prefix()))
+            [
+                ("WEBHOOK_SECRETS", p.spec().secrets),
+                ("QUERY_SECRETS", SecretForm::TEXT),
+            ]
+            .map(move |(kind, form)| (format!("{}_{kind}", p.env_prefix()), form))
         })
     }
 }
 
-/// Comma-separated secrets, surrounding whitespace ignored; an empty item is a mistake, not a
-/// secret that matches an empty signature.
-pub fn parse_secrets(raw: &str) -> Result<Vec<Secret>, &'static str> {
+/// Comma-separated secrets written in `form`, surrounding whitespace ignored; an empty item is a
+/// mistake, not a secret that matches an empty signature.
+pub fn parse_secrets(raw: &str, form: SecretForm) -> Result<Vec<Secret>, &'static str> {
     raw.split(',')
         .map(str::trim)
         .map(|s| {
             if s.is_empty() {
                 Err("has an empty secret in its comma-separated list")
             } else {
-                Ok(Secret::new(s))
+                form.read(s)
             }
         })
         .collect()
