@@ -242,6 +242,9 @@ fn payload(provider: Provider, size: usize) -> Vec<u8> {
     }
 }
 
+/// When the bench's events were received (`requestContext.timeEpoch`): 2024-01-15T10:30:00Z.
+const EVENT_TIME_MS: i64 = 1_705_314_600_000;
+
 /// The HTTP API (payload 2.0) event API Gateway hands the function for this webhook.
 fn event(case: Case, body: &[u8]) -> String {
     // Signed at the event's own time (below), so that a scheme that signs a time accepts the
@@ -249,7 +252,7 @@ fn event(case: Case, body: &[u8]) -> String {
     let signing = Signing {
         body,
         form: case.form,
-        timestamp: 1_705_314_600,
+        timestamp: EVENT_TIME_MS / 1000,
         id: &case.provider.message_id(body),
     };
     let signing = case
@@ -285,7 +288,7 @@ fn event(case: Case, body: &[u8]) -> String {
             "domainName": "abcdef1234.execute-api.us-east-1.amazonaws.com", "domainPrefix": "abcdef1234",
             "http": {"method": "POST", "path": path, "protocol": "HTTP/1.1", "sourceIp": "192.0.2.10", "userAgent": "python-requests/2.31.0"},
             "requestId": "Rk3zUgYhoAMEbVg=", "routeKey": "POST /webhooks/{provider}", "stage": "$default",
-            "time": "15/Jan/2024:10:30:00 +0000", "timeEpoch": 1705314600000u64
+            "time": "15/Jan/2024:10:30:00 +0000", "timeEpoch": EVENT_TIME_MS
         },
         "body": std::str::from_utf8(body).expect("UTF-8 body"),
         "isBase64Encoded": false
