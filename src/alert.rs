@@ -50,6 +50,66 @@ impl Severity {
             Severity::Unknown => "unknown",
         }
     }
+
+    /// The contract's words, as `SEVERITY_RULES` writes them (`unknown` is not one a rule sets).
+    pub fn from_name(name: &str) -> Option<Severity> {
+        [
+            Severity::Critical,
+            Severity::Error,
+            Severity::Warning,
+            Severity::Info,
+        ]
+        .into_iter()
+        .find(|s| s.as_str() == name)
+    }
+}
+
+/// Where an alert's severity came from (`data.severity_source`): an operator asking "why was this
+/// paged" reads the answer here.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeveritySource {
+    /// The provider's payload (or a header it sent) said it.
+    Provider,
+    /// Atlas's alert configuration (`severityOverride`), looked up through the Admin API.
+    AtlasAlertConfig,
+    /// The operator's `SEVERITY_RULES`, this rule counted from 1.
+    Rule(usize),
+    /// The shipped default rule set, this rule counted from 1.
+    DefaultRule(usize),
+    /// Nothing said: the severity is `unknown`.
+    None,
+}
+
+impl std::fmt::Display for SeveritySource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SeveritySource::Provider => f.write_str("provider"),
+            SeveritySource::AtlasAlertConfig => f.write_str("atlas-alert-config"),
+            SeveritySource::Rule(n) => write!(f, "rule {n}"),
+            SeveritySource::DefaultRule(n) => write!(f, "default-rule {n}"),
+            SeveritySource::None => f.write_str("none"),
+        }
+    }
+}
+
+impl Serialize for SeveritySource {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+/// Who owns what the alert is about: the facts teams route and page on, carried as SNS message
+/// attributes. A fact the payload does not state is `None` (or no tables), never an empty string.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Ownership {
+    /// Atlas: the project's name, else its `groupId`.
+    pub project: Option<String>,
+    /// Atlas: the cluster's name.
+    pub cluster: Option<String>,
+    /// Monte Carlo: the payload's `group_id`, verbatim.
+    pub group: Option<String>,
+    /// Monte Carlo: the tables the incident names, each once, in the payload's order.
+    pub tables: Vec<String>,
 }
 
 /// What a provider's normalizer reads out of its payload; the event fills in the rest.
@@ -64,6 +124,7 @@ pub struct Alert {
     pub occurred_at: Option<OffsetDateTime>,
     pub url: Option<String>,
     pub resource: Map<String, Value>,
+    pub ownership: Ownership,
 }
 
 impl Alert {
@@ -78,6 +139,7 @@ impl Alert {
             occurred_at: None,
             url: None,
             resource: Map::new(),
+            ownership: Ownership::default(),
         }
     }
 }

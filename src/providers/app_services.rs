@@ -121,6 +121,7 @@ pub(super) fn normalize(body: &Map<String, Value>) -> Alert {
         occurred_at,
         url: fields::first_str(body, URL_KEYS).map(str::to_owned),
         resource,
+        ownership: Default::default(),
     }
 }
 

@@ -131,6 +131,7 @@ fn normalize(body: &Map<String, Value>, headers: &HeaderMap) -> Alert {
         occurred_at,
         url: None,
         resource,
+        ownership: Default::default(),
     }
 }
 

@@ -161,6 +161,7 @@ fn normalize(body: &Map<String, Value>) -> Alert {
             .and_then(|p| fields::str(p, "url"))
             .map(str::to_owned),
         resource,
+        ownership: Default::default(),
     }
 }
 
