@@ -6,6 +6,14 @@
 use crate::pipeline::{Admission, Settings};
 use crate::providers::{Fetched, Provider, ProviderConfig, SettingsError};
 use crate::route::{RouteError, Routes, is_sns_topic_arn};
+use crate::secret::Secret;
+use crate::severity::{RuleError, SeverityRules};
+
+/// The Atlas Admin API service account's variables.
+pub const ATLAS_API_CLIENT_ID: &str = "ATLAS_API_CLIENT_ID";
+pub const ATLAS_API_CLIENT_SECRET: &str = "ATLAS_API_CLIENT_SECRET";
+pub const ATLAS_API_BASE_URL: &str = "ATLAS_API_BASE_URL";
+pub const DEFAULT_ATLAS_API_BASE_URL: &str = "https://cloud.mongodb.com";
 
 /// Default and ceiling for `MAX_BODY_BYTES`: SNS's own 256 KiB limit and Lambda's 6 MB payload.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
@@ -18,6 +26,17 @@ pub struct Config {
     pub settings: Settings,
     /// The SQS queue that keeps publishes that failed (`FALLBACK_QUEUE_URL`); none: a 502.
     pub fallback_queue_url: Option<String>,
+    /// The Atlas service account that reads alert configurations (`ATLAS_API_CLIENT_ID`).
+    pub atlas_api: Option<AtlasApiAccount>,
+}
+
+/// An Atlas Admin API service account: OAuth 2.0 client credentials, and where the API is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AtlasApiAccount {
+    /// `https://cloud.mongodb.com`, or a local stand-in; no trailing slash.
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: Secret,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -29,6 +48,9 @@ pub enum ConfigError {
     /// One route of `ALERT_ROUTES`, by its position counted from 1.
     #[error("ALERT_ROUTES route {position}: {reason}")]
     Route { position: usize, reason: String },
+    /// `SEVERITY_RULES`, as a whole or one rule by its position counted from 1.
+    #[error(transparent)]
+    Rules(#[from] RuleError),
 }
 
 impl From<Config> for Settings {
@@ -127,6 +149,10 @@ impl Config {
             .into_iter()
             .map(|p| ProviderConfig::read(p, get, fetched))
             .collect::<Result<_, _>>()?;
+        // Set but empty counts as absent, like every variable: a blank SAM parameter keeps the
+        // defaults. `[]` turns the rules off.
+        let severity_rules = SeverityRules::parse(get(crate::severity::VARIABLE).as_deref())?;
+        let atlas_api = atlas_api(get, fetched)?;
 
         Ok(Config {
             settings: Settings {
@@ -135,9 +161,11 @@ impl Config {
                     max_body_bytes,
                 },
                 routes,
+                severity_rules,
                 metrics_namespace,
             },
             fallback_queue_url,
+            atlas_api,
         })
     }
 
@@ -150,6 +178,83 @@ impl Config {
         self.settings.admission.providers[provider.index()] = settings;
         self
     }
+}
+
+/// `ATLAS_API_CLIENT_ID` turns the lookup on; its secret is `ATLAS_API_CLIENT_SECRET` or what
+/// `ATLAS_API_CLIENT_SECRET_ARN` fetched, never both.
+fn atlas_api(
+    get: impl Fn(&str) -> Option<String>,
+    fetched: &Fetched,
+) -> Result<Option<AtlasApiAccount>, ConfigError> {
+    let client_id = get(ATLAS_API_CLIENT_ID).map(|id| id.trim().to_owned());
+    let plain = get(ATLAS_API_CLIENT_SECRET).map(|s| s.trim().to_owned());
+    let from_arn = fetched.get(ATLAS_API_CLIENT_SECRET).and_then(|s| s.first());
+    let secret = match (plain, from_arn) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                ATLAS_API_CLIENT_SECRET,
+                "is set together with its _ARN variable; set only one",
+            ));
+        }
+        (Some(plain), None) => Some(Secret::new(plain)),
+        (None, Some(fetched)) => Some(fetched.clone()),
+        (None, None) => None,
+    };
+    let base_url = get(ATLAS_API_BASE_URL).map(|url| url.trim().trim_end_matches('/').to_owned());
+    let Some(client_id) = client_id else {
+        if secret.is_some() {
+            return Err(invalid(
+                ATLAS_API_CLIENT_SECRET,
+                "is set without ATLAS_API_CLIENT_ID, which turns the Atlas API lookup on",
+            ));
+        }
+        return Ok(None);
+    };
+    if client_id.contains(|c: char| c.is_whitespace() || c.is_control() || c == ':') {
+        return Err(invalid(
+            ATLAS_API_CLIENT_ID,
+            "not a service account client id (mdb_sa_id_…)",
+        ));
+    }
+    let Some(client_secret) = secret else {
+        return Err(invalid(
+            ATLAS_API_CLIENT_ID,
+            "is set without ATLAS_API_CLIENT_SECRET or ATLAS_API_CLIENT_SECRET_ARN",
+        ));
+    };
+    let base_url = base_url.unwrap_or_else(|| DEFAULT_ATLAS_API_BASE_URL.to_owned());
+    if !is_api_base_url(&base_url) {
+        return Err(invalid(
+            ATLAS_API_BASE_URL,
+            "must be https://host[:port], or http:// to 127.0.0.1, localhost or host.docker.internal",
+        ));
+    }
+    Ok(Some(AtlasApiAccount {
+        base_url,
+        client_id,
+        client_secret,
+    }))
+}
+
+/// An origin the client secret may be sent to: HTTPS anywhere, plain HTTP only to a local stand-in.
+fn is_api_base_url(url: &str) -> bool {
+    let (https, rest) = match (url.strip_prefix("https://"), url.strip_prefix("http://")) {
+        (Some(rest), _) => (true, rest),
+        (None, Some(rest)) => (false, rest),
+        (None, None) => return false,
+    };
+    let host = rest.rsplit_once(':').map_or(rest, |(host, port)| {
+        if port.bytes().all(|b| b.is_ascii_digit()) && !port.is_empty() {
+            host
+        } else {
+            rest
+        }
+    });
+    let valid_host = !host.is_empty()
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    valid_host && (https || matches!(host, "127.0.0.1" | "localhost" | "host.docker.internal"))
 }
 
 pub(crate) fn invalid(var: &str, reason: &'static str) -> ConfigError {
@@ -173,6 +278,101 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn severity_rules_default_and_can_be_replaced_or_turned_off() {
+        let defaults = load(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap();
+        assert_eq!(defaults.settings.severity_rules, SeverityRules::defaults());
+        let none = load(&[("ALERT_TOPIC_ARN", TOPIC), ("SEVERITY_RULES", "[]")]).unwrap();
+        assert!(none.settings.severity_rules.is_empty());
+        let error = load(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("SEVERITY_RULES", r#"[{"filter": {}, "severity": "loud"}]"#),
+        ])
+        .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .starts_with("SEVERITY_RULES rule 1: unknown severity \"loud\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_atlas_api_account_needs_an_id_and_one_secret() {
+        let base = [("ALERT_TOPIC_ARN", TOPIC)];
+        assert_eq!(load(&base).unwrap().atlas_api, None);
+        let account = load(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("ATLAS_API_CLIENT_ID", "mdb_sa_id_fake"),
+            ("ATLAS_API_CLIENT_SECRET", "mdb_sa_sk_fake-not-a-secret"),
+        ])
+        .unwrap()
+        .atlas_api
+        .unwrap();
+        assert_eq!(account.base_url, "https://cloud.mongodb.com");
+        assert_eq!(account.client_id, "mdb_sa_id_fake");
+        assert_eq!(
+            account.client_secret.expose(),
+            b"mdb_sa_sk_fake-not-a-secret"
+        );
+
+        let local = load(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("ATLAS_API_CLIENT_ID", "id"),
+            ("ATLAS_API_CLIENT_SECRET", "s"),
+            ("ATLAS_API_BASE_URL", "http://127.0.0.1:8089/"),
+        ])
+        .unwrap();
+        assert_eq!(local.atlas_api.unwrap().base_url, "http://127.0.0.1:8089");
+
+        let errors = [
+            (
+                vec![("ATLAS_API_CLIENT_ID", "id")],
+                "ATLAS_API_CLIENT_ID is invalid: is set without ATLAS_API_CLIENT_SECRET",
+            ),
+            (
+                vec![("ATLAS_API_CLIENT_SECRET", "s")],
+                "ATLAS_API_CLIENT_SECRET is invalid: is set without ATLAS_API_CLIENT_ID",
+            ),
+            (
+                vec![
+                    ("ATLAS_API_CLIENT_ID", "id"),
+                    ("ATLAS_API_CLIENT_SECRET", "s"),
+                    ("ATLAS_API_BASE_URL", "http://cloud.mongodb.com"),
+                ],
+                "ATLAS_API_BASE_URL is invalid",
+            ),
+            (
+                vec![
+                    ("ATLAS_API_CLIENT_ID", "id"),
+                    ("ATLAS_API_CLIENT_SECRET", "s"),
+                    ("ATLAS_API_BASE_URL", "https://cloud.mongodb.com/api"),
+                ],
+                "ATLAS_API_BASE_URL is invalid",
+            ),
+        ];
+        for (vars, expected) in errors {
+            let mut vars = vars;
+            vars.push(("ALERT_TOPIC_ARN", TOPIC));
+            let error = load(&vars).unwrap_err().to_string();
+            assert!(error.starts_with(expected), "{vars:?}: {error}");
+            assert!(!error.contains("s\""), "{error}");
+        }
+        let mut fetched = Fetched::new();
+        fetched.insert(
+            ATLAS_API_CLIENT_SECRET.into(),
+            vec![Secret::new("from-arn")],
+        );
+        let vars: HashMap<&str, &str> =
+            [("ALERT_TOPIC_ARN", TOPIC), ("ATLAS_API_CLIENT_ID", "id")].into();
+        let config =
+            Config::from_sources(|name| vars.get(name).map(|v| v.to_string()), &fetched).unwrap();
+        assert_eq!(
+            config.atlas_api.unwrap().client_secret.expose(),
+            b"from-arn"
+        );
     }
 
     #[test]

@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::alert::{Alert, Severity, Status};
+use crate::alert::{Alert, Ownership, Severity, SeveritySource, Status};
 use crate::providers::Provider;
 
 /// SNS's limit for message plus attributes.
@@ -18,6 +18,8 @@ const SUBJECT_MAX_CHARS: usize = 99;
 const TITLE_MAX_CHARS: usize = 256;
 const SUMMARY_MAX_CHARS: usize = 4096;
 const ATTRIBUTE_MAX_CHARS: usize = 256;
+/// Tables beyond these are left out of the `tables` attribute (the event's `resource` has them).
+const TABLES_MAX: usize = 10;
 /// Longest alert id used verbatim in `dedup_key`, so that it is always a valid `MessageGroupId`.
 const PLAIN_ID_MAX_CHARS: usize = 100;
 
@@ -52,6 +54,7 @@ struct Data<'a> {
     dedup_key: &'a str,
     status: Status,
     severity: Severity,
+    severity_source: SeveritySource,
     event_type: &'a str,
     title: &'a str,
     summary: Option<&'a str>,
@@ -64,34 +67,108 @@ struct Data<'a> {
     raw_truncated: bool,
 }
 
-/// The SNS message attributes every publish of an alert carries: never empty, so that a
-/// subscription filter policy (or an `ALERT_ROUTES` filter) can route on them.
+/// The SNS message attributes every publish of an alert carries, so that a subscription filter
+/// policy (or an `ALERT_ROUTES` or `SEVERITY_RULES` filter) can route on them. The first four are
+/// always there; the ownership facts only when the alert states them. None is ever empty.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attributes {
     pub provider: String,
     pub status: String,
     pub severity: String,
     pub event_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// A `String.Array` attribute: SNS matches a filter on it through any one value.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tables: Vec<String>,
 }
 
 impl Attributes {
-    /// `(name, value)` in a fixed order.
-    pub fn pairs(&self) -> [(&'static str, &str); 4] {
+    /// The attributes of `alert` as its provider normalized it.
+    pub fn new(provider: Provider, alert: &Alert) -> Self {
+        let Ownership {
+            project,
+            cluster,
+            group,
+            tables,
+        } = &alert.ownership;
+        let mut kept: Vec<String> = Vec::new();
+        for table in tables.iter().filter_map(|t| fact_value(t)) {
+            if kept.len() < TABLES_MAX && !kept.contains(&table) {
+                kept.push(table);
+            }
+        }
+        Attributes {
+            provider: provider.slug().to_owned(),
+            status: alert.status.as_str().to_owned(),
+            severity: alert.severity.as_str().to_owned(),
+            event_type: clip(
+                alert
+                    .event_type
+                    .as_deref()
+                    .filter(|s| !s.trim().is_empty())
+                    .unwrap_or("unknown"),
+                ATTRIBUTE_MAX_CHARS,
+            ),
+            project: project.as_deref().and_then(fact_value),
+            cluster: cluster.as_deref().and_then(fact_value),
+            group: group.as_deref().and_then(fact_value),
+            tables: kept,
+        }
+    }
+
+    /// The `String` attributes that are present, `(name, value)`, in a fixed order.
+    pub fn strings(&self) -> impl Iterator<Item = (&'static str, &str)> {
         [
-            ("provider", &self.provider),
-            ("status", &self.status),
-            ("severity", &self.severity),
-            ("event_type", &self.event_type),
+            ("provider", Some(self.provider.as_str())),
+            ("status", Some(self.status.as_str())),
+            ("severity", Some(self.severity.as_str())),
+            ("event_type", Some(self.event_type.as_str())),
+            ("project", self.project.as_deref()),
+            ("cluster", self.cluster.as_deref()),
+            ("group", self.group.as_deref()),
         ]
+        .into_iter()
+        .filter_map(|(name, value)| Some((name, value?)))
+    }
+
+    /// Every attribute as `(name, value)`, the array's once per value: what a filter reads.
+    pub fn pairs(&self) -> Vec<(&'static str, &str)> {
+        self.strings()
+            .chain(self.tables.iter().map(|t| ("tables", t.as_str())))
+            .collect()
+    }
+
+    /// The `tables` attribute's `String.Array` value (a JSON array), when there are tables.
+    pub fn tables_value(&self) -> Option<String> {
+        (!self.tables.is_empty()).then(|| Value::from(self.tables.clone()).to_string())
     }
 
     /// What the attributes count towards SNS's 256 KiB: names, data type and values.
     pub fn size(&self) -> usize {
-        self.pairs()
-            .iter()
+        let strings: usize = self
+            .strings()
             .map(|(name, value)| name.len() + "String".len() + value.len())
-            .sum()
+            .sum();
+        let tables = self
+            .tables_value()
+            .map_or(0, |v| "tables".len() + "String.Array".len() + v.len());
+        strings + tables
     }
+}
+
+/// An ownership fact as an attribute value: one line, at most 256 characters, `None` when empty.
+fn fact_value(text: &str) -> Option<String> {
+    let line: String = text
+        .split(|c: char| c.is_whitespace() || c.is_control())
+        .filter(|word| !word.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ");
+    (!line.is_empty()).then(|| clip(&line, ATTRIBUTE_MAX_CHARS))
 }
 
 /// An authenticated alert, normalized and ready to be rendered in any format: every field the
@@ -104,6 +181,7 @@ pub struct Event<'a> {
     pub dedup_key: String,
     pub status: Status,
     pub severity: Severity,
+    pub severity_source: SeveritySource,
     pub event_type: String,
     pub title: String,
     pub summary: Option<String>,
@@ -126,28 +204,24 @@ pub enum EventError {
 }
 
 impl<'a> Event<'a> {
-    /// The event for an authenticated alert. `body` is the raw request body, already known to be
-    /// a JSON object; it becomes `data.raw` unless it could never fit in an SNS message.
+    /// The event for an authenticated alert whose severity came from `severity_source`. `body`
+    /// is the raw request body, already known to be a JSON object; it becomes `data.raw` unless
+    /// it could never fit in an SNS message.
     pub fn new(
         provider: Provider,
         alert: Alert,
+        severity_source: SeveritySource,
         body: &'a [u8],
         received_at: OffsetDateTime,
     ) -> Result<Self, EventError> {
         let id = event_id(provider, body);
+        let attributes = Attributes::new(provider, &alert);
         let alert_id = match alert.alert_id {
             Some(alert_id) if !alert_id.is_empty() => alert_id,
             _ => id.clone(),
         };
         let dedup_key = dedup_key(provider, &alert_id);
-        let event_type = clip(
-            alert
-                .event_type
-                .as_deref()
-                .filter(|s| !s.trim().is_empty())
-                .unwrap_or("unknown"),
-            ATTRIBUTE_MAX_CHARS,
-        );
+        let event_type = attributes.event_type.clone();
         let title = match alert
             .title
             .as_deref()
@@ -159,12 +233,6 @@ impl<'a> Event<'a> {
         };
         let summary = alert.summary.as_deref().map(|s| clip(s, SUMMARY_MAX_CHARS));
         let occurred_at = alert.occurred_at.unwrap_or(received_at).format(&Rfc3339)?;
-        let attributes = Attributes {
-            provider: provider.slug().to_owned(),
-            status: alert.status.as_str().to_owned(),
-            severity: alert.severity.as_str().to_owned(),
-            event_type: event_type.clone(),
-        };
         // A body that alone would pass the limit is neither validated nor kept: every format
         // would drop it anyway.
         let raw = (body.trim_ascii().len() + attributes.size() <= SNS_MAX_MESSAGE_BYTES)
@@ -184,6 +252,7 @@ impl<'a> Event<'a> {
             dedup_key,
             status: alert.status,
             severity: alert.severity,
+            severity_source,
             event_type,
             title,
             summary,
@@ -213,6 +282,7 @@ impl<'a> Event<'a> {
                 dedup_key: &self.dedup_key,
                 status: self.status,
                 severity: self.severity,
+                severity_source: self.severity_source,
                 event_type: &self.event_type,
                 title: &self.title,
                 summary: self.summary.as_deref(),
@@ -327,7 +397,14 @@ mod tests {
     #[test]
     fn builds_a_cloudevent_with_raw_payload() {
         let body = br#"{"id": "abc123", "n": 12345678901234567890123}"#;
-        let event = Event::new(Provider::Atlas, alert(), body, NOW).unwrap();
+        let event = Event::new(
+            Provider::Atlas,
+            alert(),
+            crate::alert::SeveritySource::Provider,
+            body,
+            NOW,
+        )
+        .unwrap();
         let json = event.cloudevent(true).unwrap();
         let parsed: Value = serde_json::from_str(&json).unwrap();
         assert_eq!(parsed["specversion"], "1.0");
@@ -346,6 +423,7 @@ mod tests {
         assert!(parsed["data"].get("raw_truncated").is_none());
         assert_eq!(event.subject, "[critical] atlas open: Disk is full");
         assert_eq!(event.attributes.pairs()[3], ("event_type", "THING"));
+        assert_eq!(parsed["data"]["severity_source"], "provider");
 
         let without: Value = serde_json::from_str(&event.cloudevent(false).unwrap()).unwrap();
         assert!(without["data"].get("raw").is_none());
@@ -357,6 +435,7 @@ mod tests {
         let event = Event::new(
             Provider::AppServices,
             Alert::new(Status::Open, Severity::Unknown),
+            SeveritySource::None,
             b"{}",
             NOW,
         )
@@ -366,12 +445,89 @@ mod tests {
         assert_eq!(event.title, "App Services alert unknown");
         assert_eq!(event.occurred_at, "2024-01-15T10:30:00Z");
         assert!(event.attributes.pairs().iter().all(|(_, v)| !v.is_empty()));
+        assert_eq!(
+            event.attributes.pairs().len(),
+            4,
+            "no ownership facts, no attributes"
+        );
+    }
+
+    #[test]
+    fn ownership_facts_become_attributes_never_empty() {
+        let mut owned = alert();
+        owned.ownership = Ownership {
+            project: Some("Orders".into()),
+            cluster: Some("  ".into()),
+            group: Some("zeus:\nares".into()),
+            tables: vec!["a".into(), "".into(), "b".into(), "a".into()],
+        };
+        let event = Event::new(
+            Provider::MonteCarlo,
+            owned,
+            SeveritySource::None,
+            b"{}",
+            NOW,
+        )
+        .unwrap();
+        let a = &event.attributes;
+        assert_eq!(a.project.as_deref(), Some("Orders"));
+        assert_eq!(a.cluster, None);
+        assert_eq!(a.group.as_deref(), Some("zeus: ares"));
+        assert_eq!(a.tables, ["a", "b"]);
+        assert_eq!(a.tables_value().as_deref(), Some(r#"["a","b"]"#));
+        let names: Vec<&str> = a.pairs().iter().map(|(n, _)| *n).collect();
+        assert_eq!(
+            names,
+            [
+                "provider",
+                "status",
+                "severity",
+                "event_type",
+                "project",
+                "group",
+                "tables",
+                "tables"
+            ]
+        );
+        assert_eq!(
+            a.size(),
+            a.strings()
+                .map(|(n, v)| n.len() + 6 + v.len())
+                .sum::<usize>()
+                + "tables".len()
+                + "String.Array".len()
+                + r#"["a","b"]"#.len()
+        );
+        // A fallback-queue record written before these attributes existed still reads.
+        let old: Attributes = serde_json::from_str(
+            r#"{"provider":"atlas","status":"open","severity":"info","event_type":"X"}"#,
+        )
+        .unwrap();
+        assert_eq!(old.pairs().len(), 4);
+        let mut tables = alert();
+        tables.ownership.tables = (0..20).map(|n| format!("t{n}")).collect();
+        let event = Event::new(
+            Provider::MonteCarlo,
+            tables,
+            SeveritySource::None,
+            b"{}",
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(event.attributes.tables.len(), TABLES_MAX);
     }
 
     #[test]
     fn a_body_that_cannot_fit_is_not_kept() {
         let body = format!(r#"{{"blob":"{}"}}"#, "x".repeat(SNS_MAX_MESSAGE_BYTES));
-        let event = Event::new(Provider::AppServices, alert(), body.as_bytes(), NOW).unwrap();
+        let event = Event::new(
+            Provider::AppServices,
+            alert(),
+            crate::alert::SeveritySource::Provider,
+            body.as_bytes(),
+            NOW,
+        )
+        .unwrap();
         assert!(event.raw.is_none());
         assert!(event.cloudevent(true).unwrap().len() < 8 * 1024);
     }
@@ -380,7 +536,14 @@ mod tests {
     fn odd_alert_ids_are_hashed_in_the_dedup_key() {
         let mut odd = alert();
         odd.alert_id = Some("has space".into());
-        let event = Event::new(Provider::AppServices, odd, b"{}", NOW).unwrap();
+        let event = Event::new(
+            Provider::AppServices,
+            odd,
+            crate::alert::SeveritySource::Provider,
+            b"{}",
+            NOW,
+        )
+        .unwrap();
         assert!(
             event.dedup_key.starts_with("app-services:sha256-") && event.dedup_key.len() <= 128,
             "{}",

@@ -13,8 +13,8 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::metrics;
 use crate::pipeline::{
-    Answer, Deliverer, Delivery, Failed, Keep, MetricsSink, Outcome, Settings, admit, normalize,
-    respond,
+    Answer, Assessment, Deliverer, Delivery, Failed, Keep, MetricsSink, Normalized, Outcome,
+    Settings, SeverityLookup, admit, normalize, respond,
 };
 use crate::providers::{Credential, Provider};
 use crate::publish::{Fallback, NoFallback, Publisher};
@@ -26,6 +26,8 @@ pub struct Relay<P, Q = NoFallback> {
     settings: Settings,
     deliverer: Deliverer<P, Q>,
     metrics: MetricsSink,
+    /// Atlas's alert configurations (`ATLAS_API_CLIENT_ID`), when configured.
+    lookup: Option<Box<dyn SeverityLookup>>,
     /// When a request is received: an alert without a time of its own is dated by it.
     clock: fn() -> OffsetDateTime,
 }
@@ -36,6 +38,7 @@ struct Seen {
     provider: Option<Provider>,
     credential: Option<Credential>,
     event_id: Option<String>,
+    assessment: Option<Assessment>,
 }
 
 fn stdout_sink() -> MetricsSink {
@@ -56,6 +59,7 @@ impl<P: Publisher> Relay<P> {
                 fallback: None,
             },
             metrics: stdout_sink(),
+            lookup: None,
             clock: OffsetDateTime::now_utc,
         }
     }
@@ -71,8 +75,15 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                 fallback: Some(queue),
             },
             metrics: self.metrics,
+            lookup: self.lookup,
             clock: self.clock,
         }
+    }
+
+    /// Asks `lookup` for the severity of Atlas alerts their payload does not state.
+    pub fn with_severity_lookup(mut self, lookup: impl SeverityLookup + 'static) -> Self {
+        self.lookup = Some(Box::new(lookup));
+        self
     }
 
     /// A fixed clock, for output that must not depend on when it was made (golden files).
@@ -99,6 +110,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             provider: seen.provider,
             credential: seen.credential,
             event_id: seen.event_id,
+            assessment: seen.assessment,
             result,
             elapsed: started.elapsed(),
         };
@@ -132,8 +144,20 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         seen.provider = Some(verified.provider());
         seen.credential = Some(verified.credential());
 
-        let (event_id, outbox) = normalize(verified, &self.settings.routes, received);
+        let Normalized {
+            event_id,
+            assessment,
+            outbox,
+        } = normalize(
+            verified,
+            &self.settings.routes,
+            &self.settings.severity_rules,
+            self.lookup.as_deref(),
+            received,
+        )
+        .await;
         seen.event_id = Some(event_id);
+        seen.assessment = assessment;
         let outbox = outbox?;
 
         let first_attempt = received.format(&Rfc3339).unwrap_or_default();

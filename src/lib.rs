@@ -27,6 +27,7 @@ mod redrive;
 pub mod route;
 mod secret;
 pub mod secrets;
+pub mod severity;
 pub mod signature;
 
 pub use config::{Config, ConfigError};

@@ -29,12 +29,14 @@ pub fn now_ms() -> u64 {
 
 /// The EMF line for one request. Every request counts once in `received` and once in exactly one
 /// of `published`, `rejected`, `publish_failed`, in total and per provider; rejections are also
-/// counted per reason. Serialized from borrowed structs: building a `Value` first cost more than
-/// the rest of a 1 KiB request's normalization.
+/// counted per reason. An alert whose Atlas alert configuration could not give its severity counts
+/// once in `severity_fallback`, per provider and `fallback_reason`. Serialized from borrowed
+/// structs: building a `Value` first cost more than the rest of a 1 KiB request's normalization.
 pub fn line(
     namespace: &str,
     provider: &str,
     outcome: Outcome,
+    severity_fallback: Option<&str>,
     timestamp_ms: u64,
     duration_ms: f64,
 ) -> String {
@@ -55,6 +57,12 @@ pub fn line(
     let metrics = [count("received"), count(name), milliseconds("duration")];
     let metrics = if webhook { &metrics[..] } else { &metrics[1..] };
     let by_reason = [count("rejected")];
+    let by_fallback = [count("severity_fallback")];
+    let fallback_directive = Directive {
+        namespace,
+        dimensions: &[&["provider", "fallback_reason"]],
+        metrics: &by_fallback,
+    };
     let directives = [
         Directive {
             namespace,
@@ -67,6 +75,11 @@ pub fn line(
             metrics: &by_reason,
         },
     ];
+    let mut directives: Vec<Directive> =
+        directives[..if reason.is_some() { 2 } else { 1 }].to_vec();
+    if severity_fallback.is_some() {
+        directives.push(fallback_directive);
+    }
     let one = |wanted: &str| (name == wanted).then_some(1);
     let line = Line {
         provider,
@@ -77,11 +90,13 @@ pub fn line(
         queued: one("queued"),
         redriven: one("redriven"),
         redrive_failed: one("redrive_failed"),
+        severity_fallback: severity_fallback.map(|_| 1),
         duration: duration_ms,
         reason,
+        fallback_reason: severity_fallback,
         aws: Aws {
             timestamp: timestamp_ms,
-            cloud_watch_metrics: &directives[..if reason.is_some() { 2 } else { 1 }],
+            cloud_watch_metrics: &directives,
         },
     };
     // Plain structs of strings and numbers: serializing them cannot fail.
@@ -105,9 +120,13 @@ struct Line<'a> {
     redriven: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     redrive_failed: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    severity_fallback: Option<u8>,
     duration: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    fallback_reason: Option<&'a str>,
     #[serde(rename = "_aws")]
     aws: Aws<'a>,
 }
@@ -119,7 +138,7 @@ struct Aws<'a> {
     cloud_watch_metrics: &'a [Directive<'a>],
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Clone, Copy)]
 #[serde(rename_all = "PascalCase")]
 struct Directive<'a> {
     namespace: &'a str,
@@ -165,6 +184,7 @@ mod tests {
             namespace,
             provider,
             outcome,
+            None,
             timestamp_ms,
             duration_ms,
         ))
@@ -202,6 +222,29 @@ mod tests {
         let directives = doc["_aws"]["CloudWatchMetrics"].as_array().unwrap();
         assert_eq!(directives[1]["Dimensions"], json!([["provider", "reason"]]));
         assert_eq!(directives[1]["Metrics"][0]["Name"], "rejected");
+    }
+
+    #[test]
+    fn severity_fallbacks_are_counted_by_reason() {
+        let doc: Value = serde_json::from_str(&line(
+            "NS",
+            "atlas",
+            Outcome::Published,
+            Some("timeout"),
+            0,
+            1.0,
+        ))
+        .unwrap();
+        assert_eq!(doc["published"], 1);
+        assert_eq!(doc["severity_fallback"], 1);
+        assert_eq!(doc["fallback_reason"], "timeout");
+        let directives = doc["_aws"]["CloudWatchMetrics"].as_array().unwrap();
+        assert_eq!(directives.len(), 2);
+        assert_eq!(
+            directives[1]["Dimensions"],
+            json!([["provider", "fallback_reason"]])
+        );
+        assert_eq!(directives[1]["Metrics"][0]["Name"], "severity_fallback");
     }
 
     #[test]

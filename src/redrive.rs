@@ -83,6 +83,7 @@ impl<P: Publisher, Q: Fallback> Batch<'_, P, Q> {
             self.namespace,
             &provider,
             counted,
+            None,
             metrics::now_ms(),
             elapsed.as_secs_f64() * 1000.0,
         ));

@@ -1,9 +1,10 @@
 //! `<P>_WEBHOOK_SECRETS_ARN` and `<P>_QUERY_SECRETS_ARN`: secret lists kept in AWS Secrets
-//! Manager instead of plain environment variables, read once at cold start.
+//! Manager instead of plain environment variables, read once at cold start; and
+//! `ATLAS_API_CLIENT_SECRET_ARN`, the Atlas service account's one secret.
 
 use std::future::Future;
 
-use crate::config::{ConfigError, invalid};
+use crate::config::{ATLAS_API_CLIENT_SECRET, ConfigError, invalid};
 use crate::providers::{Fetched, Provider, SecretForm, parse_secrets};
 use crate::secret::Secret;
 
@@ -19,7 +20,7 @@ where
     E: std::fmt::Display,
 {
     let mut fetched = Fetched::new();
-    for (name, form) in Provider::secret_variables() {
+    for (name, kind) in variables() {
         let arn_var = format!("{name}_ARN");
         let Some(arn) = lookup(&arn_var)
             .map(|v| v.trim().to_owned())
@@ -35,17 +36,49 @@ where
                 "names a secret that could not be read from Secrets Manager",
             )
         })?;
-        let secrets =
-            parse_secret_value(&value, form).map_err(|reason| invalid(&arn_var, reason))?;
+        let secrets = match kind {
+            Kind::List(form) => parse_secret_value(&value, form),
+            Kind::One => parse_one(&value).map(|secret| vec![secret]),
+        }
+        .map_err(|reason| invalid(&arn_var, reason))?;
         fetched.insert(name, secrets);
     }
     Ok(fetched)
 }
 
+/// How a fetched value is read: a list of secrets in a provider's form, or one secret as text.
+#[derive(Clone, Copy)]
+enum Kind {
+    List(SecretForm),
+    One,
+}
+
+/// Every variable that may instead name a Secrets Manager secret, with `_ARN` appended.
+fn variables() -> impl Iterator<Item = (String, Kind)> {
+    Provider::secret_variables()
+        .map(|(name, form)| (name, Kind::List(form)))
+        .chain(std::iter::once((
+            ATLAS_API_CLIENT_SECRET.to_owned(),
+            Kind::One,
+        )))
+}
+
 /// Whether any `_ARN` variable is set, so `main` builds a Secrets Manager client only then.
 pub fn any_requested(lookup: impl Fn(&str) -> Option<String>) -> bool {
-    Provider::secret_variables()
+    variables()
         .any(|(name, _)| lookup(&format!("{name}_ARN")).is_some_and(|v| !v.trim().is_empty()))
+}
+
+/// The service account's client secret, stored as plain text.
+fn parse_one(value: &str) -> Result<Secret, &'static str> {
+    let value = value.trim();
+    if value.is_empty() {
+        return Err("secret value is empty");
+    }
+    if value.starts_with('{') || value.starts_with('[') {
+        return Err("secret value is JSON; store the client secret as plain text");
+    }
+    Ok(Secret::new(value))
 }
 
 /// A Secrets Manager secret's value: a JSON array of strings, or a comma-separated list, each

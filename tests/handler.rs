@@ -52,14 +52,16 @@ async fn atlas_event_matches_the_contract_example() {
     let data = &event["data"];
     assert_eq!(data["dedup_key"], "atlas:5d1b6f8e8c2e4e2d3c4a5b6c");
     assert_eq!(data["status"], "open");
-    assert_eq!(data["severity"], "unknown");
+    // Atlas sends no severity; the default rules make a metric threshold a warning.
+    assert_eq!(data["severity"], "warning");
+    assert_eq!(data["severity_source"], "default-rule 3");
     assert_eq!(data["event_type"], "OUTSIDE_METRIC_THRESHOLD");
     assert_eq!(data["title"], "Disk space used on data partition is 95.2%.");
     assert_eq!(data["resource"]["project"], "MyProject");
     assert_eq!(data["resource"]["value"], json!(95.2));
     assert_eq!(
         message.subject,
-        "[unknown] atlas open: Disk space used on data partition is 95.2%."
+        "[warning] atlas open: Disk space used on data partition is 95.2%."
     );
     let attributes: Vec<(&str, &str)> = message
         .attributes
@@ -71,7 +73,7 @@ async fn atlas_event_matches_the_contract_example() {
         [
             ("provider", "atlas"),
             ("status", "open"),
-            ("severity", "unknown"),
+            ("severity", "warning"),
             ("event_type", "OUTSIDE_METRIC_THRESHOLD")
         ]
     );

@@ -265,7 +265,7 @@ proptest! {
         let headers = signed(provider, SECRETS[0], &body, SignedForm::Raw);
         let verified = provider.authenticate(&settings(), Inbound { headers: &headers, query_secrets: &[], body: &body, received_at: now() }).unwrap();
         let alert = provider.normalize(verified).unwrap();
-        let event = alert_relay::event::Event::new(provider, alert, &body, time::OffsetDateTime::UNIX_EPOCH).unwrap();
+        let event = alert_relay::event::Event::new(provider, alert, alert_relay::alert::SeveritySource::Provider, &body, time::OffsetDateTime::UNIX_EPOCH).unwrap();
         prop_assert!(event.subject.len() <= 99 && event.subject.bytes().all(|b| (b' '..=b'~').contains(&b)));
         prop_assert!(event.attributes.pairs().iter().all(|(_, v)| !v.is_empty()));
         let group = &event.dedup_key;

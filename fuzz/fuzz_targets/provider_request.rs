@@ -49,7 +49,7 @@ fuzz_target!(|data: &[u8]| {
         Ok(_) if mode == 2 => panic!("a request with an arbitrary signature header passed"),
         Ok(verified) => {
             if let Ok(alert) = provider.normalize(verified) {
-                let event = Event::new(provider, alert, body, time::OffsetDateTime::UNIX_EPOCH)
+                let event = Event::new(provider, alert, alert_relay::alert::SeveritySource::Provider, body, time::OffsetDateTime::UNIX_EPOCH)
                     .expect("an authenticated object always makes an event");
                 assert!(event.subject.len() <= 99);
                 for format in Format::ALL {

@@ -61,6 +61,7 @@ struct Context<'a> {
     provider: &'static str,
     status: &'static str,
     severity: &'static str,
+    severity_source: String,
 }
 
 pub fn render(event: &Event) -> Result<Message, EventError> {
@@ -114,6 +115,7 @@ pub fn render(event: &Event) -> Result<Message, EventError> {
                 provider: event.provider.slug(),
                 status: event.status.as_str(),
                 severity: event.severity.as_str(),
+                severity_source: event.severity_source.to_string(),
             },
         },
     };
@@ -152,7 +154,9 @@ fn description(event: &Event) -> String {
     }
     let _ = write!(
         out,
-        "• *Occurred at:* {}\n• *Provider:* {} · *Event type:* {}",
+        "• *Severity:* {} (source: {})\n• *Occurred at:* {}\n• *Provider:* {} · *Event type:* {}",
+        event.severity.as_str(),
+        event.severity_source,
         event.occurred_at,
         event.provider.name(),
         inert(&one_line(&event.event_type))
@@ -209,6 +213,7 @@ mod tests {
         let event = Event::new(
             Provider::MonteCarlo,
             alert,
+            crate::alert::SeveritySource::Provider,
             b"{}",
             datetime!(2024-01-15 10:30:00 UTC),
         )

@@ -55,7 +55,14 @@ pub fn email(event: &Event) -> String {
         let _ = writeln!(text, "{:<13}{}", format!("{name}:"), value);
     };
     line("Status", event.status.as_str());
-    line("Severity", event.severity.as_str());
+    line(
+        "Severity",
+        &format!(
+            "{} (source: {})",
+            event.severity.as_str(),
+            event.severity_source
+        ),
+    );
     line(
         "Provider",
         &format!("{} ({})", event.provider.name(), event.provider.slug()),
@@ -137,6 +144,7 @@ mod tests {
         Event::new(
             Provider::AppServices,
             alert(title),
+            crate::alert::SeveritySource::Provider,
             body,
             datetime!(2024-01-15 10:30:00 UTC),
         )

@@ -1,7 +1,9 @@
 //! One request's stages, each a function with its own input and result:
 //!
 //! - [`admit`]: route, method, size, authenticate: the `Verified` request or an admit `Rejection`;
-//! - [`normalize`]: the verified body as the event, and everything it publishes (the `Outbox`);
+//! - [`normalize`]: the verified body as the alert, its severity decided ([`assess`]: the
+//!   provider's, Atlas's alert configuration, the rules), the event, and everything it publishes
+//!   (the `Outbox`);
 //! - [`deliver`]: publish, or keep what failed in the fallback queue (the redrive path too);
 //! - [`respond`]: status, body, the one log line and the EMF metrics, from one `Outcome`.
 //!
@@ -15,10 +17,13 @@ pub mod respond;
 
 pub use admit::{Admission, Refused, Rejection, admit};
 pub use deliver::{Deliverer, Delivery, Failure, Keep, Unqueued};
-pub use normalize::{Unreadable, normalize};
+pub use normalize::{
+    Assessment, LookupFuture, Normalized, SeverityLookup, Unreadable, assess, normalize,
+};
 pub use respond::{Answer, Failed, MetricsSink, Outcome, respond};
 
 use crate::route::Routes;
+use crate::severity::SeverityRules;
 
 /// What the stages need to know, assembled by `config` at start.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -26,6 +31,8 @@ pub struct Settings {
     pub admission: Admission,
     /// `ALERT_TOPIC_ARN` and `ALERT_ROUTES`: where alerts go.
     pub routes: Routes,
+    /// `SEVERITY_RULES` (or the shipped defaults): the severity of alerts still `unknown`.
+    pub severity_rules: SeverityRules,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`).
     pub metrics_namespace: String,
 }

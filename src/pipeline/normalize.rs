@@ -1,12 +1,18 @@
-//! The second stage: a verified body read as the provider's alert, made the event, and routed
-//! into everything it publishes.
+//! The second stage: a verified body read as the provider's alert, its severity decided and
+//! explained, made the event, and routed into everything it publishes.
 
+use std::future::Future;
+use std::pin::Pin;
+
+use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::event::{Event, EventError, event_id};
+use crate::alert::{Alert, Severity, SeveritySource};
+use crate::event::{Attributes, Event, EventError, event_id};
 use crate::outbox::Outbox;
-use crate::providers::{MalformedPayload, Verified};
+use crate::providers::{MalformedPayload, Provider, Verified};
 use crate::route::Routes;
+use crate::severity::SeverityRules;
 
 /// Why an authenticated request could not become an event.
 #[derive(Debug, thiserror::Error)]
@@ -19,23 +25,113 @@ pub enum Unreadable {
     Event(#[from] EventError),
 }
 
+/// What a severity lookup answers: the severity, or the fallback reason (a fixed label such as
+/// `timeout` or `not_found`) that the log line and the metrics carry.
+pub type LookupFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Severity, &'static str>> + Send + 'a>>;
+
+/// Where an alert's configured severity lives outside its payload: Atlas's alert configurations,
+/// read through the Admin API (`atlas_api`). Tests put a recording stand-in here.
+pub trait SeverityLookup: Send + Sync {
+    fn atlas_alert_config<'a>(
+        &'a self,
+        group_id: &'a str,
+        alert_config_id: &'a str,
+    ) -> LookupFuture<'a>;
+}
+
+/// How an alert's severity was decided: the answer to "why was this paged".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Assessment {
+    pub severity: Severity,
+    pub source: SeveritySource,
+    /// Why the alert configuration could not say, when it was asked and could not.
+    pub fallback: Option<&'static str>,
+}
+
+/// What the second stage learned: the event id always, how the severity was decided once the body
+/// was an alert, and what it publishes.
+pub struct Normalized {
+    pub event_id: String,
+    pub assessment: Option<Assessment>,
+    pub outbox: Result<Outbox, Unreadable>,
+}
+
 /// The event id and, when the body is an alert, what it publishes. The id hashes the whole body
 /// (up to 256 KiB): `Event::new` does it, so it is done here only for the failures before it.
-pub fn normalize(
+pub async fn normalize(
     verified: Verified<'_>,
     routes: &Routes,
+    rules: &SeverityRules,
+    lookup: Option<&dyn SeverityLookup>,
     received: OffsetDateTime,
-) -> (String, Result<Outbox, Unreadable>) {
+) -> Normalized {
     let provider = verified.provider();
     let body = verified.body();
-    let alert = match provider.normalize(verified) {
-        Ok(alert) => alert,
-        Err(malformed) => return (event_id(provider, body), Err(malformed.into())),
+    let failed = |error: Unreadable| Normalized {
+        event_id: event_id(provider, body),
+        assessment: None,
+        outbox: Err(error),
     };
-    let event = match Event::new(provider, alert, body, received) {
+    let mut alert = match provider.normalize(verified) {
+        Ok(alert) => alert,
+        Err(malformed) => return failed(malformed.into()),
+    };
+    let assessment = assess(provider, &mut alert, rules, lookup).await;
+    let event = match Event::new(provider, alert, assessment.source, body, received) {
         Ok(event) => event,
-        Err(error) => return (event_id(provider, body), Err(error.into())),
+        Err(error) => return failed(error.into()),
     };
     let outbox = routes.outbox(&event).map_err(Unreadable::from);
-    (event.id, outbox)
+    Normalized {
+        event_id: event.id,
+        assessment: Some(assessment),
+        outbox,
+    }
+}
+
+/// The severity, in order: the provider's own; for Atlas, the alert configuration's
+/// `severityOverride` when a lookup is configured and the alert names its configuration; the
+/// first matching rule; else `unknown`.
+pub async fn assess(
+    provider: Provider,
+    alert: &mut Alert,
+    rules: &SeverityRules,
+    lookup: Option<&dyn SeverityLookup>,
+) -> Assessment {
+    let mut assessment = Assessment {
+        severity: alert.severity,
+        source: SeveritySource::Provider,
+        fallback: None,
+    };
+    if alert.severity != Severity::Unknown {
+        return assessment;
+    }
+    if let (Provider::Atlas, Some(lookup)) = (provider, lookup) {
+        let id = |key: &str| match alert.resource.get(key) {
+            Some(Value::String(id)) if !id.is_empty() => Some(id.clone()),
+            _ => None,
+        };
+        // An org-level alert has no project: nothing to look up, the rules decide.
+        if let (Some(group_id), Some(config_id)) = (id("group_id"), id("alert_config_id")) {
+            match lookup.atlas_alert_config(&group_id, &config_id).await {
+                Ok(severity) => {
+                    alert.severity = severity;
+                    assessment.severity = severity;
+                    assessment.source = SeveritySource::AtlasAlertConfig;
+                    return assessment;
+                }
+                Err(reason) => assessment.fallback = Some(reason),
+            }
+        }
+    }
+    match rules.decide(&Attributes::new(provider, alert)) {
+        Some((severity, source)) => {
+            alert.severity = severity;
+            assessment.severity = severity;
+            assessment.source = source;
+        }
+        None => assessment.source = SeveritySource::None,
+    }
+    assessment
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::admit::Rejection;
 use super::deliver::Failure;
-use super::normalize::Unreadable;
+use super::normalize::{Assessment, Unreadable};
 use crate::metrics;
 use crate::providers::{Credential, Provider};
 
@@ -84,6 +84,8 @@ pub struct Outcome {
     pub provider: Option<Provider>,
     pub credential: Option<Credential>,
     pub event_id: Option<String>,
+    /// How the alert's severity was decided, once the body was an alert.
+    pub assessment: Option<Assessment>,
     pub result: Result<Answer, Failed>,
     pub elapsed: Duration,
 }
@@ -107,6 +109,7 @@ pub fn respond(
         namespace,
         provider.unwrap_or("unknown"),
         counted,
+        outcome.assessment.and_then(|a| a.fallback),
         now_ms,
         outcome.elapsed.as_secs_f64() * 1000.0,
     ));
@@ -161,12 +164,16 @@ pub fn respond(
         ),
     };
     let elapsed_us = u64::try_from(outcome.elapsed.as_micros()).unwrap_or(u64::MAX);
+    let assessment = outcome.assessment.as_ref();
     tracing::info!(
         provider,
         outcome = name,
         status = status.as_u16(),
         reason,
         event_id,
+        severity = assessment.map(|a| a.severity.as_str()),
+        severity_source = assessment.map(|a| tracing::field::display(a.source)),
+        severity_fallback = assessment.and_then(|a| a.fallback),
         topics,
         failed_routes = failures.map(failed_routes),
         form,

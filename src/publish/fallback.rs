@@ -201,6 +201,10 @@ mod tests {
                 status: "open".into(),
                 severity: "critical".into(),
                 event_type: "OUTSIDE_METRIC_THRESHOLD".into(),
+                project: Some("Orders".into()),
+                cluster: Some("orders-prod".into()),
+                group: None,
+                tables: Vec::new(),
             },
             fifo: Fifo {
                 group_id: "atlas:a1".into(),

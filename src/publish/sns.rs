@@ -50,9 +50,15 @@ impl Publisher for SnsPublisher {
         if request.message.structured {
             call = call.message_structure("json");
         }
-        for (name, value) in request.attributes.pairs() {
+        let tables = request.attributes.tables_value();
+        let typed = request
+            .attributes
+            .strings()
+            .map(|(name, value)| (name, "String", value))
+            .chain(tables.as_deref().map(|v| ("tables", "String.Array", v)));
+        for (name, data_type, value) in typed {
             let attribute = MessageAttributeValue::builder()
-                .data_type("String")
+                .data_type(data_type)
                 .string_value(value)
                 .build()
                 .map_err(|e| PublishError::Attribute(e.to_string()))?;

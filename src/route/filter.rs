@@ -1,5 +1,7 @@
-//! `ALERT_ROUTES` filters: SNS subscription filter policies (attribute scope) over the four String
-//! message attributes, parsed once at start and matched per alert per route.
+//! `ALERT_ROUTES` and `SEVERITY_RULES` filters: SNS subscription filter policies (attribute scope)
+//! over the alert's message attributes, parsed once at start and matched per alert per route.
+//! `tables` is a `String.Array` attribute: as in SNS, a condition on it holds when it holds for
+//! any one of its values.
 //!
 //! The semantics are SNS's documented ones, which moto (the emulator the tests run against) departs
 //! from in a few places; `tests/e2e/filter_policies.py` names each departure and
@@ -18,9 +20,8 @@
 //! Everything else SNS offers is refused with a [`FilterError`], because it can never match a
 //! String attribute (numbers, `numeric`, `null`, booleans), is out of scope (`cidr`, `wildcard`,
 //! `anything-but` with `equals-ignore-case`), or belongs to the `MessageBody` scope (nested
-//! objects). SNS's five-key limit is not checked: counted per object, as moto and LocalStack do, an
-//! object here has at most five keys (the four attributes and `$or`); the docs do not say how the
-//! keys inside `$or` branches count.
+//! objects). SNS's five-key limit is checked on the top-level object, `$or` included, as moto counts
+//! it (the docs do not say how the keys inside `$or` branches count).
 
 use std::fmt;
 
@@ -36,14 +37,25 @@ pub enum Attribute {
     Status,
     Severity,
     EventType,
+    Project,
+    Cluster,
+    Group,
+    Tables,
 }
 
+/// "A filter policy can have a maximum of five attribute names."
+pub const MAX_KEYS: usize = 5;
+
 impl Attribute {
-    pub const ALL: [Attribute; 4] = [
+    pub const ALL: [Attribute; 8] = [
         Attribute::Provider,
         Attribute::Status,
         Attribute::Severity,
         Attribute::EventType,
+        Attribute::Project,
+        Attribute::Cluster,
+        Attribute::Group,
+        Attribute::Tables,
     ];
 
     pub fn name(self) -> &'static str {
@@ -52,6 +64,10 @@ impl Attribute {
             Attribute::Status => "status",
             Attribute::Severity => "severity",
             Attribute::EventType => "event_type",
+            Attribute::Project => "project",
+            Attribute::Cluster => "cluster",
+            Attribute::Group => "group",
+            Attribute::Tables => "tables",
         }
     }
 
@@ -72,9 +88,11 @@ pub enum FilterError {
     #[error("a filter must be a JSON object")]
     NotAnObject,
     #[error(
-        "unknown attribute {0:?} (a filter names provider, status, severity, event_type or $or)"
+        "unknown attribute {0:?} (a filter names provider, status, severity, event_type, project, cluster, group, tables or $or)"
     )]
     UnknownAttribute(String),
+    #[error("{0} keys, SNS allows at most {MAX_KEYS} in a filter policy")]
+    TooManyKeys(usize),
     #[error("\"{0}\": the values must be a list")]
     NotAList(Attribute),
     #[error(
@@ -164,6 +182,10 @@ impl Filter {
         let Value::Object(object) = policy else {
             return Err(FilterError::NotAnObject);
         };
+        // Counted as moto counts it: the top-level keys, `$or` included.
+        if object.len() > MAX_KEYS {
+            return Err(FilterError::TooManyKeys(object.len()));
+        }
         let filter = parse_object(object)?;
         match filter.combinations() {
             n if n > MAX_COMBINATIONS => Err(FilterError::TooComplex(n)),
@@ -172,22 +194,13 @@ impl Filter {
     }
 
     /// Whether an alert with these message attributes goes to the route. An attribute missing
-    /// from the slice is absent, as in SNS (only `"exists": false` matches it).
+    /// from the slice is absent, as in SNS (only `"exists": false` matches it); an attribute named
+    /// more than once is an array (`String.Array`), which a condition matches through any value.
     pub fn matches(&self, attributes: &[(&str, &str)]) -> bool {
-        let mut values = [None; 4];
-        for &(name, value) in attributes {
-            if let Some(attribute) = Attribute::from_name(name) {
-                values[attribute as usize] = Some(value);
-            }
-        }
-        self.matches_values(&values)
-    }
-
-    fn matches_values(&self, values: &[Option<&str>; 4]) -> bool {
-        self.all.iter().all(|condition| {
-            let value = values[condition.attribute as usize];
-            condition.tests.iter().any(|test| test.matches(value))
-        }) && (self.any.is_empty() || self.any.iter().any(|branch| branch.matches_values(values)))
+        self.all
+            .iter()
+            .all(|condition| condition.matches(attributes))
+            && (self.any.is_empty() || self.any.iter().any(|branch| branch.matches(attributes)))
     }
 
     /// SNS's complexity: the product of the list lengths, times the sum over the `$or` branches.
@@ -205,6 +218,21 @@ impl Filter {
                 .fold(0u64, |n, b| n.saturating_add(b.combinations()));
             own.saturating_mul(branches)
         }
+    }
+}
+
+impl Condition {
+    fn matches(&self, attributes: &[(&str, &str)]) -> bool {
+        let name = self.attribute.name();
+        let mut values = attributes
+            .iter()
+            .filter(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+            .peekable();
+        if values.peek().is_none() {
+            return self.tests.iter().any(|test| test.matches(None));
+        }
+        values.any(|value| self.tests.iter().any(|test| test.matches(Some(value))))
     }
 }
 
@@ -411,6 +439,48 @@ mod tests {
     }
 
     #[test]
+    fn ownership_attributes_filter_and_tables_match_through_any_value() {
+        let owned = [
+            ("provider", "monte-carlo"),
+            ("group", "zeus:ares"),
+            ("tables", "analytics:prod.orders"),
+            ("tables", "analytics:prod.users"),
+        ];
+        assert!(filter(json!({"tables": ["analytics:prod.users"]})).matches(&owned));
+        assert!(filter(json!({"tables": [{"prefix": "analytics:prod."}]})).matches(&owned));
+        assert!(!filter(json!({"tables": ["analytics:prod.items"]})).matches(&owned));
+        // Any value that is not excluded is enough, as SNS reads a String.Array.
+        assert!(
+            filter(json!({"tables": [{"anything-but": ["analytics:prod.orders"]}]}))
+                .matches(&owned)
+        );
+        assert!(
+            filter(json!({"group": [{"exists": true}], "cluster": [{"exists": false}]}))
+                .matches(&owned)
+        );
+        assert!(!filter(json!({"project": [{"exists": true}]})).matches(&owned));
+        assert!(!filter(json!({"tables": [{"exists": false}]})).matches(&owned));
+        let atlas = [
+            ("provider", "atlas"),
+            ("project", "Orders"),
+            ("cluster", "orders-prod"),
+        ];
+        assert!(filter(json!({"cluster": ["orders-prod"], "project": ["Orders"]})).matches(&atlas));
+        assert!(!filter(json!({"tables": [{"anything-but": ["x"]}]})).matches(&atlas));
+    }
+
+    #[test]
+    fn at_most_five_keys_at_the_top() {
+        let five = json!({"provider": ["a"], "status": ["b"], "severity": ["c"], "event_type": ["d"], "$or": [{"project": ["e"]}, {"cluster": ["f"]}]});
+        assert!(Filter::parse(&five).is_ok());
+        let six = json!({"provider": ["a"], "status": ["b"], "severity": ["c"], "event_type": ["d"], "project": ["e"], "cluster": ["f"]});
+        assert_eq!(
+            refusal(six),
+            "6 keys, SNS allows at most 5 in a filter policy"
+        );
+    }
+
+    #[test]
     fn absent_and_empty_filters_match_every_alert() {
         assert!(Filter::default().matches(&event_type("X")));
         assert!(filter(json!({})).matches(&event_type("X")));
@@ -586,7 +656,7 @@ mod tests {
             (json!(null), "a filter must be a JSON object"),
             (
                 json!({"priority": ["high"]}),
-                "unknown attribute \"priority\" (a filter names provider, status, severity, event_type or $or)",
+                "unknown attribute \"priority\" (a filter names provider, status, severity, event_type, project, cluster, group, tables or $or)",
             ),
             (
                 json!({"status": "open"}),
@@ -711,7 +781,7 @@ mod tests {
             ),
             (
                 json!({"$or": [{"status": ["open"]}, {"$or": [{"status": ["x"]}, {"prefix": "a"}]}]}),
-                "unknown attribute \"prefix\" (a filter names provider, status, severity, event_type or $or)",
+                "unknown attribute \"prefix\" (a filter names provider, status, severity, event_type, project, cluster, group, tables or $or)",
             ),
         ];
         for (policy, expected) in cases {

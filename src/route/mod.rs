@@ -304,6 +304,7 @@ mod tests {
         Event::new(
             Provider::Atlas,
             alert,
+            crate::alert::SeveritySource::Provider,
             b"{}",
             datetime!(2024-01-15 10:30:00 UTC),
         )

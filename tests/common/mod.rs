@@ -258,6 +258,12 @@ impl Http {
         self
     }
 
+    /// `name` with this value only, whatever it had.
+    pub fn replace_header(mut self, name: &str, value: &str) -> Self {
+        self.headers.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+        self.header(name, value)
+    }
+
     pub fn method(mut self, method: &'static str) -> Self {
         self.method = method;
         self
@@ -402,3 +408,39 @@ pub async fn send<P: Publisher, Q: alert_relay::publish::Fallback>(
     parts(relay.handle(request(event)).await)
 }
 pub mod hostile;
+
+/// A severity lookup (Atlas alert configurations) that answers every lookup with `answer` and
+/// records what it was asked.
+#[derive(Clone)]
+pub struct StandLookup {
+    answer: Result<alert_relay::alert::Severity, &'static str>,
+    asked: Arc<Mutex<Vec<(String, String)>>>,
+}
+
+impl StandLookup {
+    pub fn new(answer: Result<alert_relay::alert::Severity, &'static str>) -> Self {
+        StandLookup {
+            answer,
+            asked: Arc::default(),
+        }
+    }
+
+    pub fn asked(&self) -> Vec<(String, String)> {
+        self.asked.lock().unwrap().clone()
+    }
+}
+
+impl alert_relay::pipeline::SeverityLookup for StandLookup {
+    fn atlas_alert_config<'a>(
+        &'a self,
+        group_id: &'a str,
+        alert_config_id: &'a str,
+    ) -> alert_relay::pipeline::LookupFuture<'a> {
+        self.asked
+            .lock()
+            .unwrap()
+            .push((group_id.to_owned(), alert_config_id.to_owned()));
+        let answer = self.answer;
+        Box::pin(async move { answer })
+    }
+}
