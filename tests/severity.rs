@@ -160,3 +160,19 @@ async fn without_rules_nothing_sets_it() {
         "{email}"
     );
 }
+
+/// The ```json blocks of docs/severity.md, in order.
+fn docs_json_blocks() -> Vec<Value> {
+    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/severity.md"))
+        .unwrap();
+    page.split("```json\n")
+        .skip(1)
+        .map(|block| serde_json::from_str(block.split("```").next().unwrap()).unwrap())
+        .collect()
+}
+
+#[test]
+fn the_docs_show_the_default_rules_the_function_reads() {
+    let shipped: Value = serde_json::from_str(alert_relay::severity::DEFAULT_RULES).unwrap();
+    assert_eq!(docs_json_blocks()[0], shipped);
+}
