@@ -163,8 +163,8 @@ async fn without_rules_nothing_sets_it() {
 
 /// The ```json blocks of docs/severity.md, in order.
 fn docs_json_blocks() -> Vec<Value> {
-    let page = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/severity.md"))
-        .unwrap();
+    let page =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/severity.md")).unwrap();
     page.split("```json\n")
         .skip(1)
         .map(|block| serde_json::from_str(block.split("```").next().unwrap()).unwrap())
