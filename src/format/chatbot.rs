@@ -16,7 +16,8 @@ use crate::event::{Event, EventError, clip};
 const TITLE_MAX_CHARS: usize = 250;
 const DESCRIPTION_MAX_CHARS: usize = 8000;
 const SUMMARY_MAX_CHARS: usize = 1000;
-const STEP_MAX_CHARS: usize = 1000;
+/// Amazon Q Developer's limit for one `nextSteps` entry.
+const STEP_MAX_CHARS: usize = 350;
 const KEYWORD_MAX_CHARS: usize = 75;
 const RESOURCE_MAX_CHARS: usize = 1000;
 const RELATED_MAX_ITEMS: usize = 5;
@@ -65,6 +66,10 @@ struct Context<'a> {
 }
 
 pub fn render(event: &Event) -> Result<Message, EventError> {
+    let url = event.url.as_deref().and_then(link);
+    let step = url
+        .as_deref()
+        .and_then(|url| open_step(url, event.provider.name()));
     let notification = Notification {
         version: "1.0",
         source: "custom",
@@ -81,19 +86,8 @@ pub fn render(event: &Event) -> Result<Message, EventError> {
                 ),
                 TITLE_MAX_CHARS,
             ),
-            description: clip(&description(event), DESCRIPTION_MAX_CHARS),
-            next_steps: event
-                .url
-                .as_deref()
-                .and_then(link)
-                .map(|url| {
-                    clip(
-                        &format!("<{url}|Open the alert in {}>", event.provider.name()),
-                        STEP_MAX_CHARS,
-                    )
-                })
-                .into_iter()
-                .collect(),
+            description: clip(&description(event, step.is_none()), DESCRIPTION_MAX_CHARS),
+            next_steps: step.into_iter().collect(),
             keywords: [
                 event.provider.slug(),
                 event.severity.as_str(),
@@ -136,8 +130,9 @@ fn marker(severity: Severity) -> &'static str {
     }
 }
 
-/// Markdown: the summary, then the resource facts as a list, then when it happened.
-fn description(event: &Event) -> String {
+/// Markdown: the summary, then the resource facts as a list, then when it happened; and the link
+/// when no step could hold it.
+fn description(event: &Event, with_link: bool) -> String {
     let mut out = String::with_capacity(1024);
     if let Some(summary) = event.summary.as_deref().filter(|s| !s.trim().is_empty()) {
         let _ = writeln!(out, "{}\n", inert(summary.trim()));
@@ -161,6 +156,9 @@ fn description(event: &Event) -> String {
         event.provider.name(),
         inert(&one_line(&event.event_type))
     );
+    if let Some(url) = event.url.as_deref().and_then(link).filter(|_| with_link) {
+        let _ = write!(out, "\n• *Link:* {url}");
+    }
     out
 }
 
@@ -186,6 +184,18 @@ fn related(event: &Event) -> Vec<String> {
         .take(RELATED_MAX_ITEMS)
         .map(|s| clip(&inert(&one_line(s)), RESOURCE_MAX_CHARS))
         .collect()
+}
+
+/// "Open the alert" as a link, whole or not at all: a cut `<url|text>` is broken markup and a cut
+/// URL a wrong one. Too long for a link with its text, the bare URL (chat links it); too long even
+/// so, no step: the URL is still the event's `data.url`.
+fn open_step(url: &str, provider: &str) -> Option<String> {
+    let step = format!("<{url}|Open the alert in {provider}>");
+    if step.chars().count() <= STEP_MAX_CHARS {
+        Some(step)
+    } else {
+        (url.chars().count() <= STEP_MAX_CHARS).then(|| url.to_owned())
+    }
 }
 
 /// Sender text made inert for chat markdown: no `<…>` links or mentions.
@@ -276,5 +286,41 @@ mod tests {
         let related = value["metadata"]["relatedResources"].as_array().unwrap();
         assert!(related.len() <= RELATED_MAX_ITEMS);
         assert!(related.iter().all(|r| chars(r) <= RESOURCE_MAX_CHARS));
+    }
+
+    #[test]
+    fn a_long_link_is_never_cut_into_broken_markup() {
+        let step = |url: String| {
+            let mut alert = Alert::new(Status::Open, Severity::Critical);
+            alert.url = Some(url);
+            render_value(alert)["content"]["nextSteps"].clone()
+        };
+        let short = "https://getmontecarlo.com/incidents/f83867b6".to_owned();
+        assert_eq!(
+            step(short.clone()),
+            json!([format!("<{short}|Open the alert in Monte Carlo>")])
+        );
+        let long = format!("https://getmontecarlo.com/incidents/{}", "a".repeat(300));
+        assert_eq!(step(long.clone()), json!([long]), "the bare URL, whole");
+        let huge = format!("https://getmontecarlo.com/incidents/{}", "a".repeat(400));
+        assert_eq!(
+            step(huge.clone()),
+            Value::Null,
+            "no step rather than a cut link"
+        );
+        let mut alert = Alert::new(Status::Open, Severity::Critical);
+        alert.url = Some(huge.clone());
+        let description = render_value(alert)["content"]["description"].clone();
+        assert!(
+            description
+                .as_str()
+                .unwrap()
+                .ends_with(&format!("• *Link:* {huge}"))
+        );
+        for url in [short, long] {
+            for entry in step(url).as_array().unwrap() {
+                assert!(entry.as_str().unwrap().chars().count() <= STEP_MAX_CHARS);
+            }
+        }
     }
 }

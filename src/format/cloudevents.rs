@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use super::{Message, fact, label, one_line};
+use super::{Message, fact, gsm, label, one_line};
 use crate::event::{Event, EventError, clip};
 
 /// SMS subscribers get at most this many characters.
@@ -112,16 +112,17 @@ pub fn email(event: &Event) -> String {
     out
 }
 
-/// The `sms` body: `[severity] provider status: title`, one line of at most 140 characters.
+/// The `sms` body: `[severity] provider status: title`, one line of at most 140 characters, all
+/// GSM-7 and one segment (`format::gsm`), cut with `...`.
 pub fn sms(event: &Event) -> String {
-    let line = one_line(&format!(
+    let line = one_line(&gsm::transliterate(&format!(
         "[{}] {} {}: {}",
         event.severity.as_str(),
         event.provider.slug(),
         event.status.as_str(),
         event.title
-    ));
-    clip(&line, SMS_MAX_CHARS)
+    )));
+    gsm::fit(&line, SMS_MAX_CHARS)
 }
 
 #[cfg(test)]
@@ -171,11 +172,18 @@ mod tests {
     }
 
     #[test]
-    fn sms_is_one_line_of_at_most_140_characters() {
-        let event = event(&"é\nlong words ".repeat(40), b"{}");
-        let sms = sms(&event);
-        assert_eq!(sms.chars().count(), SMS_MAX_CHARS);
-        assert!(!sms.contains('\n') && sms.ends_with('…'));
+    fn sms_is_one_gsm_7_segment_of_at_most_140_characters() {
+        let long = event(&"é\nlong words ".repeat(40), b"{}");
+        let sms = sms(&long);
+        assert!(sms.chars().count() <= SMS_MAX_CHARS, "{sms}");
+        assert!(!sms.contains('\n') && sms.ends_with("..."));
+        let septets: usize = sms.chars().map(|c| gsm::septets(c).unwrap()).sum();
+        assert!(septets <= gsm::SEGMENT_SEPTETS);
+        let emoji = event("Disk 🔥 “full” — 95 %", b"{}");
+        assert_eq!(
+            super::sms(&emoji),
+            "[critical] app-services open: Disk ? \"full\" - 95 %"
+        );
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub mod chatbot;
 pub mod cloudevents;
+pub mod gsm;
 
 use serde::{Deserialize, Serialize};
 
