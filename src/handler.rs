@@ -126,6 +126,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
     pub async fn redrive(&self, event: SqsEvent) -> SqsBatchResponse {
         redrive::redrive(
             &self.deliverer,
+            &self.settings.routes,
             &self.settings.metrics_namespace,
             &*self.metrics,
             event,

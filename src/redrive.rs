@@ -2,6 +2,12 @@
 //! same event id, message and FIFO ids), by the same `Deliverer` as a webhook, with the records
 //! that still failed reported back so SQS retries only those, and moves them to the dead-letter
 //! queue after its `maxReceiveCount`.
+//!
+//! The queue is not trusted to name topics: whoever can send to it could otherwise make the
+//! function publish anything to any topic its role reaches. A record whose publishes name a topic
+//! the running configuration does not publish to (`ALERT_TOPIC_ARN` or a route's) is refused
+//! whole, reported as a batch-item failure (so it ends in the dead-letter queue) and counted as
+//! `redrive_failed` with reason `foreign_topic`.
 
 use std::time::Instant;
 
@@ -11,6 +17,7 @@ use futures_util::future::join_all;
 use crate::metrics;
 use crate::pipeline::{Deliverer, Delivery, Keep, Unqueued};
 use crate::publish::{Fallback, Pending, Publisher};
+use crate::route::Routes;
 
 /// What became of one record.
 enum Redriven {
@@ -26,12 +33,14 @@ enum Redriven {
 /// each with its EMF line (in `namespace`, to `metrics`) and its log line.
 pub async fn redrive<P: Publisher, Q: Fallback>(
     deliverer: &Deliverer<P, Q>,
+    routes: &Routes,
     namespace: &str,
     metrics: &dyn Fn(&str),
     event: SqsEvent,
 ) -> SqsBatchResponse {
     let batch = Batch {
         deliverer,
+        routes,
         namespace,
         metrics,
     };
@@ -48,6 +57,7 @@ pub async fn redrive<P: Publisher, Q: Fallback>(
 /// What every record of a batch shares.
 struct Batch<'a, P, Q> {
     deliverer: &'a Deliverer<P, Q>,
+    routes: &'a Routes,
     namespace: &'a str,
     metrics: &'a dyn Fn(&str),
 }
@@ -68,7 +78,22 @@ impl<P: Publisher, Q: Fallback> Batch<'_, P, Q> {
                 ("unknown".to_owned(), None, Redriven::Failed("unreadable"))
             }
             Ok(pending) => {
-                let outcome = self.publish(&pending).await;
+                let foreign = pending
+                    .outbox
+                    .publishes
+                    .iter()
+                    .find(|p| !self.routes.publishes_to(&p.topic_arn));
+                let outcome = match foreign {
+                    Some(publish) => {
+                        tracing::error!(
+                            message_id,
+                            topic = %publish.topic_arn,
+                            "fallback record names a topic this function does not publish to"
+                        );
+                        Redriven::Failed("foreign_topic")
+                    }
+                    None => self.publish(&pending).await,
+                };
                 let outbox = pending.outbox;
                 (outbox.attributes.provider, Some(outbox.event_id), outcome)
             }

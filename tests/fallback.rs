@@ -252,6 +252,45 @@ async fn records_that_still_fail_or_cannot_be_read_are_reported_and_no_other() {
 }
 
 #[tokio::test]
+async fn a_record_naming_a_foreign_topic_is_never_published() {
+    let (sns, queue) = (Sns::default(), Queue::default());
+    let relay = routed(&sns, &queue);
+    sns.down(&[CHAT]);
+    assert_eq!(send(&relay, &sev1_monte_carlo().v2()).await.0, 202);
+    let genuine = queue.take().remove(0);
+    let published_before = sns.sent.messages().len();
+    // A well-formed alert-relay/pending@1 record, as anyone with sqs:SendMessage could write it:
+    // one foreign topic among the configured ones.
+    let mut forged = Pending::decode(&genuine).unwrap();
+    forged.outbox.publishes[0].topic_arn = "arn:aws:sns:us-east-1:123456789012:elsewhere".into();
+    let forged = forged.encode().unwrap();
+    sns.down(&[]);
+    let response = relay.redrive(batch(&[forged, genuine])).await;
+    assert_eq!(
+        failures(&response),
+        ["m-0"],
+        "refused, to the dead-letter queue"
+    );
+    let sent: Vec<String> = sns
+        .sent
+        .messages()
+        .into_iter()
+        .map(|m| m.topic_arn)
+        .collect();
+    assert!(
+        sent[published_before..]
+            .iter()
+            .all(|topic| topic != "arn:aws:sns:us-east-1:123456789012:elsewhere"),
+        "{sent:?}"
+    );
+    assert_eq!(
+        sent.len(),
+        published_before + 1,
+        "only the genuine record's chat publish"
+    );
+}
+
+#[tokio::test]
 async fn sns_and_the_queue_both_down_is_502() {
     let (sns, queue) = (
         Sns::default(),

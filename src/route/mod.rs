@@ -126,6 +126,11 @@ impl Routes {
         &self.routes
     }
 
+    /// Whether the running configuration publishes to `topic`: the default topic or a route's.
+    pub fn publishes_to(&self, topic: &str) -> bool {
+        topic == self.default_topic || self.routes.iter().any(|r| r.topic == topic)
+    }
+
     /// Everything `event` publishes: the default topic and every route whose filter matches,
     /// each format rendered once however many topics share it.
     pub fn outbox(&self, event: &Event) -> Result<Outbox, EventError> {
