@@ -3,13 +3,21 @@
 //! `ATLAS_API_CLIENT_SECRET_ARN`, the Atlas service account's one secret.
 
 use std::future::Future;
+use std::time::Duration;
+
+use futures_util::future::join_all;
 
 use crate::config::{ATLAS_API_CLIENT_SECRET, ConfigError, invalid};
 use crate::providers::{Fetched, Provider, SecretForm, parse_secrets};
 use crate::secret::Secret;
 
-/// Fetches every secret named by an `_ARN` variable. `fetch` returns the secret's string value;
-/// nothing is fetched (and no client is needed) when no `_ARN` variable is set.
+/// The whole fetch, every secret at once, ends within this: Lambda gives the init phase 10 s, and
+/// the SDK's own budget per call is 4.5 s (`publish::sdk_loader`).
+pub const FETCH_BUDGET: Duration = Duration::from_secs(6);
+
+/// Fetches every secret named by an `_ARN` variable, all at once, within [`FETCH_BUDGET`].
+/// `fetch` returns the secret's string value; nothing is fetched (and no client is needed) when no
+/// `_ARN` variable is set. The first variable in the documented order that failed is the error.
 pub async fn fetch_all<F, Fut, E>(
     lookup: impl Fn(&str) -> Option<String>,
     fetch: F,
@@ -19,23 +27,54 @@ where
     Fut: Future<Output = Result<String, E>>,
     E: std::fmt::Display,
 {
+    fetch_within(lookup, fetch, FETCH_BUDGET).await
+}
+
+/// [`fetch_all`] with another budget.
+pub async fn fetch_within<F, Fut, E>(
+    lookup: impl Fn(&str) -> Option<String>,
+    fetch: F,
+    budget: Duration,
+) -> Result<Fetched, ConfigError>
+where
+    F: Fn(String) -> Fut,
+    Fut: Future<Output = Result<String, E>>,
+    E: std::fmt::Display,
+{
+    let requested: Vec<(String, Kind, String)> = variables()
+        .filter_map(|(name, kind)| {
+            let arn = lookup(&format!("{name}_ARN"))
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())?;
+            Some((name, kind, arn))
+        })
+        .collect();
+    let fetches = requested.iter().map(|(name, _, arn)| {
+        let request = fetch(arn.clone());
+        async move {
+            match tokio::time::timeout(budget, request).await {
+                Ok(Ok(value)) => Ok(value),
+                Ok(Err(error)) => {
+                    // The SDK's error says why (access denied, not found), never the value.
+                    tracing::error!(variable = %format!("{name}_ARN"), error = %error, "could not read secret");
+                    Err("names a secret that could not be read from Secrets Manager")
+                }
+                Err(_) => {
+                    tracing::error!(
+                        variable = %format!("{name}_ARN"),
+                        budget_ms = budget.as_millis() as u64,
+                        "Secrets Manager did not answer in time"
+                    );
+                    Err("names a secret Secrets Manager did not return in time")
+                }
+            }
+        }
+    });
+    let values = join_all(fetches).await;
     let mut fetched = Fetched::new();
-    for (name, kind) in variables() {
+    for ((name, kind, _), value) in requested.into_iter().zip(values) {
         let arn_var = format!("{name}_ARN");
-        let Some(arn) = lookup(&arn_var)
-            .map(|v| v.trim().to_owned())
-            .filter(|v| !v.is_empty())
-        else {
-            continue;
-        };
-        let value = fetch(arn).await.map_err(|error| {
-            // The SDK's error says why (access denied, not found), never the secret's value.
-            tracing::error!(variable = %arn_var, error = %error, "could not read secret");
-            invalid(
-                &arn_var,
-                "names a secret that could not be read from Secrets Manager",
-            )
-        })?;
+        let value = value.map_err(|reason| invalid(&arn_var, reason))?;
         let secrets = match kind {
             Kind::List(form) => parse_secret_value(&value, form),
             Kind::One => parse_one(&value).map(|secret| vec![secret]),
@@ -182,6 +221,90 @@ mod tests {
         .await
         .unwrap_err();
         assert!(!err.to_string().contains("hunter2"), "{err}");
+    }
+
+    /// Six secrets, each answered after 1.8 s: one after another they would make the function
+    /// ready after 10.8 s, past Lambda's 10 s init limit.
+    const SIX: &[(&str, &str)] = &[
+        (
+            "ATLAS_WEBHOOK_SECRETS_ARN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:a",
+        ),
+        (
+            "ATLAS_QUERY_SECRETS_ARN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:b",
+        ),
+        (
+            "APP_SERVICES_WEBHOOK_SECRETS_ARN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:c",
+        ),
+        (
+            "APP_SERVICES_QUERY_SECRETS_ARN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:d",
+        ),
+        (
+            "MONTE_CARLO_WEBHOOK_SECRETS_ARN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:e",
+        ),
+        (
+            "ATLAS_API_CLIENT_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:f",
+        ),
+    ];
+
+    #[tokio::test(start_paused = true)]
+    async fn slow_secrets_are_fetched_at_once() {
+        let started = tokio::time::Instant::now();
+        let fetched = fetch_all(env(SIX), |_| async {
+            tokio::time::sleep(Duration::from_millis(1800)).await;
+            Ok::<_, &str>("s1".to_owned())
+        })
+        .await
+        .unwrap();
+        assert_eq!(fetched.len(), 6);
+        let took = started.elapsed();
+        assert!(took < Duration::from_millis(1900), "{took:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_secrets_manager_stops_the_start_within_the_budget() {
+        let started = tokio::time::Instant::now();
+        let error = fetch_all(env(SIX), |arn: String| async move {
+            if arn.ends_with(":c") {
+                std::future::pending::<()>().await;
+            }
+            Ok::<_, &str>("s1".to_owned())
+        })
+        .await
+        .unwrap_err();
+        let took = started.elapsed();
+        assert!(took <= FETCH_BUDGET + Duration::from_millis(10), "{took:?}");
+        assert!(FETCH_BUDGET < Duration::from_secs(10));
+        assert_eq!(
+            error.to_string(),
+            "APP_SERVICES_WEBHOOK_SECRETS_ARN is invalid: names a secret Secrets Manager did not return in time"
+        );
+    }
+
+    #[tokio::test]
+    async fn the_atlas_api_client_secret_is_one_plain_text_secret() {
+        let lookup = env(&[(
+            "ATLAS_API_CLIENT_SECRET_ARN",
+            "arn:aws:secretsmanager:us-east-1:123456789012:secret:f",
+        )]);
+        let fetched = fetch_all(&lookup, |_| async { Ok::<_, &str>(" a,b ".to_owned()) })
+            .await
+            .unwrap();
+        assert_eq!(fetched["ATLAS_API_CLIENT_SECRET"], [Secret::new("a,b")]);
+        let error = fetch_all(&lookup, |_| async {
+            Ok::<_, &str>(r#"{"secret":"hunter2"}"#.to_owned())
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "ATLAS_API_CLIENT_SECRET_ARN is invalid: secret value is JSON; store the client secret as plain text"
+        );
     }
 
     #[tokio::test]
