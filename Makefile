@@ -39,9 +39,11 @@ $(STAMP): requirements-dev.txt
 
 fmt: ## format the Rust sources
 	cargo fmt --all
+	rustfmt --edition 2024 src/providers/*.rs
 
 lint: ## rustfmt check and clippy with warnings denied
 	cargo fmt --all -- --check
+	rustfmt --edition 2024 --check src/providers/*.rs  # declared inside `registry!`: cargo fmt does not reach them
 	cargo clippy --all-targets --locked --features oracles -- -D warnings  # the slow tier's tests too
 	cargo clippy --lib --locked --no-default-features -- -D warnings  # the library without the AWS SDK
 

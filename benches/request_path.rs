@@ -247,6 +247,15 @@ const EVENT_TIME_MS: i64 = 1_705_314_600_000;
 
 /// The HTTP API (payload 2.0) event API Gateway hands the function for this webhook.
 fn event(case: Case, body: &[u8]) -> String {
+    event_signed_with(case, body, &secret(case.provider))
+}
+
+/// The same request signed with a secret the relay does not know: a forgery of the right shape.
+fn forged(case: Case, body: &[u8]) -> String {
+    event_signed_with(case, body, "forged-not-the-configured-secret")
+}
+
+fn event_signed_with(case: Case, body: &[u8], key: &str) -> String {
     // Signed at the event's own time (below), so that a scheme that signs a time accepts the
     // event however long the benchmark replays it.
     let signing = Signing {
@@ -257,7 +266,7 @@ fn event(case: Case, body: &[u8]) -> String {
     };
     let signing = case
         .provider
-        .sign(&Secret::new(secret(case.provider)), &signing)
+        .sign(&Secret::new(key.to_owned()), &signing)
         .expect("sign");
     let path = format!("/webhooks/{}", case.provider.slug());
     let mut headers = json!({
@@ -510,6 +519,52 @@ fn request_path(c: &mut Criterion) {
         });
         group.bench_function("sdk_publish", |b| {
             b.iter(|| tokio.block_on(sdk.publish(black_box(message.request()))))
+        });
+        // What a forged request costs (issue 17): refused with 401 after every configured check.
+        let forgery = forged(*case, body);
+        let forgery = forgery.as_bytes();
+        assert_eq!(
+            ready(relay.handle(request(forgery))).status(),
+            401,
+            "{}",
+            case.name
+        );
+        group.bench_function("forged", |b| {
+            b.iter_batched(
+                || request(forgery),
+                |request| ready(relay.handle(request)),
+                BatchSize::SmallInput,
+            )
+        });
+        group.finish();
+    }
+
+    // A forgery whose body cannot be JSON: Monte Carlo's documented form needs the parsed body,
+    // so this shows that such a body gets no more than the raw-body check.
+    for (size, bytes) in SIZES {
+        let case = all_cases()
+            .into_iter()
+            .find(|c| c.provider == Provider::MonteCarlo && c.form == SignedForm::Documented)
+            .expect("monte-carlo documented form");
+        let body = vec![b'x'; bytes];
+        // Signed over the raw bytes (a documented-form signature of a non-object cannot exist).
+        let forgery = forged(
+            Case {
+                form: SignedForm::Raw,
+                ..case
+            },
+            &body,
+        );
+        let forgery = forgery.as_bytes();
+        assert_eq!(ready(relay.handle(request(forgery))).status(), 401);
+        let mut group = c.benchmark_group(format!("monte-carlo-not-json-{size}"));
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        group.bench_function("forged", |b| {
+            b.iter_batched(
+                || request(forgery),
+                |request| ready(relay.handle(request)),
+                BatchSize::SmallInput,
+            )
         });
         group.finish();
     }

@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    InvalidCredential, Matched, Presented, SecretForm, SignError, SignedForm, SignedHeaders, Signing, Spec, fields,
-    parse_object,
+    InvalidCredential, Matched, Presented, SecretForm, SignError, SignedForm, SignedHeaders,
+    Signing, Spec, fields, parse_object,
 };
 use crate::alert::{Alert, Severity, Status};
 use crate::secret::Secret;
@@ -58,7 +58,10 @@ fn sign(secret: &Secret, signing: &Signing<'_>) -> Result<SignedHeaders, SignErr
         SignedForm::Raw => return Ok(super::sign_raw(&SPEC, secret, signing)),
         SignedForm::Documented => crate::pyform::urlencode(&parse_object(signing.body)?),
     };
-    Ok(vec![(SIGNATURE_HEADER, SCHEME.sign(secret.expose(), message.as_bytes()))])
+    Ok(vec![(
+        SIGNATURE_HEADER,
+        SCHEME.sign(secret.expose(), message.as_bytes()),
+    )])
 }
 
 fn status(body: &Map<String, Value>, payload: Option<&Map<String, Value>>) -> Status {

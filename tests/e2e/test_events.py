@@ -22,7 +22,10 @@ ATLAS_ALERT = {
     "subject": "5d1b6f8e8c2e4e2d3c4a5b6c",
     "data.alert_id": "5d1b6f8e8c2e4e2d3c4a5b6c",
     "data.dedup_key": "atlas:5d1b6f8e8c2e4e2d3c4a5b6c",
-    "data.severity": "unknown",
+    # Without Atlas API credentials (events/test.env has none), the default rules decide:
+    # OUTSIDE_* metric thresholds are warnings (docs/severity.md, default rule 3).
+    "data.severity": "warning",
+    "data.severity_source": "default-rule 3",
     "data.event_type": "OUTSIDE_METRIC_THRESHOLD",
     "data.resource.project": "MyProject",
     "data.resource.organization": "MyOrganization",
@@ -58,6 +61,7 @@ APP_TRIGGER = {
     "data.event_type": "TRIGGER_FAILURE",
     "data.title": "Database trigger orders-sync failed 5 times in a row",
     "data.url": "https://example.invalid/app-services/triggers/orders-sync",
+    "data.severity_source": "provider",
 }
 APP_MESSAGE = {"data.title": "MESSAGE", "data.event_type": "unknown", "data.severity": "unknown"}
 
@@ -92,6 +96,16 @@ EXPECTED = {
         "data.alert_id": "0b6a4c3e-1f0e-4d7c-9a55-2c1d3e4f5a6b",
         "data.dedup_key": "monte-carlo:0b6a4c3e-1f0e-4d7c-9a55-2c1d3e4f5a6b",
         "data.url": "https://getmontecarlo.com/incidents/0b6a4c3e-1f0e-4d7c-9a55-2c1d3e4f5a6b",
+    },
+    "app-services-long-title.json": {
+        "subject": "trigger-orders-sync-long-43",
+        "data.alert_id": "trigger-orders-sync-long-43",
+        "type": "alert.open",
+        "data.severity": "error",
+        "data.severity_source": "provider",
+        "data.event_type": "TRIGGER_FAILURE",
+        # Titles are cut at 256 characters with an ellipsis; URLs are never cut.
+        "data.title": json.loads((stack.EVENTS / "payloads" / "app-services-long-title.json").read_text())["title"][:255] + "\u2026",
     },
     "standard-webhooks-valid.json": SW_FIRING,
     "standard-webhooks-valid-rest.json": SW_FIRING,
