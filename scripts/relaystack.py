@@ -287,6 +287,57 @@ class Moto:
 END_MARKER = "relay_test_end_marker"
 
 
+# The stand-in Atlas Admin API's fake service account (events/README.md lists it). Never in
+# events/test.env: `make run` and the tests that want enrichment pass it with the stand-in's URL,
+# so nothing is ever sent to cloud.mongodb.com.
+from fake_credentials import ATLAS_API_CLIENT_ID, ATLAS_API_CLIENT_SECRET  # noqa: E402
+ATLAS_API_CONFIGS = ROOT / "tests" / "data" / "atlas-alert-configs.json"
+
+
+class AtlasApi:
+    """scripts/atlas_api_standin.py on 127.0.0.1: the Atlas Admin API's token endpoint and alert
+    configurations (tests/data/atlas-alert-configs.json), with faults set through /_standin/."""
+
+    def __init__(self, log_dir: Path, host: str = "127.0.0.1", configs: Path = ATLAS_API_CONFIGS,
+                 name: str = "atlas-api"):
+        ready = log_dir / f"{name}.port"
+        ready.unlink(missing_ok=True)
+        self.service = Service(
+            name,
+            [sys.executable, str(ROOT / "scripts" / "atlas_api_standin.py"), "--host", host, "--port", "0",
+             "--configs", str(configs), "--client-id", ATLAS_API_CLIENT_ID,
+             "--client-secret", ATLAS_API_CLIENT_SECRET, "--ready-file", str(ready)],
+            log_dir / f"{name}.log",
+            clean_env(),
+        )
+        deadline = time.monotonic() + 30
+        while not (ready.exists() and ready.read_text().strip()):
+            if not self.service.running() or time.monotonic() > deadline:
+                self.service.stop()
+                raise RuntimeError(f"the Atlas Admin API stand-in did not start:\n{self.service.log_tail()}")
+            time.sleep(0.05)
+        self.port = int(ready.read_text().strip())
+        self.base_url = f"http://{host}:{self.port}"
+
+    def env(self, base_url: str | None = None) -> dict[str, str]:
+        """What the function needs to enrich Atlas alerts from this stand-in."""
+        return {"ATLAS_API_CLIENT_ID": ATLAS_API_CLIENT_ID, "ATLAS_API_CLIENT_SECRET": ATLAS_API_CLIENT_SECRET,
+                "ATLAS_API_BASE_URL": base_url or self.base_url}
+
+    def fault(self, name: str) -> None:
+        requests.post(f"{self.base_url}/_standin/fault", json={"fault": name}, timeout=5).raise_for_status()
+
+    def seen(self) -> list[dict]:
+        """The requests it served since the last reset: [{"method", "path"}, …]."""
+        return requests.get(f"{self.base_url}/_standin/requests", timeout=5).json()
+
+    def reset(self) -> None:
+        requests.post(f"{self.base_url}/_standin/reset", timeout=5).raise_for_status()
+
+    def stop(self) -> None:
+        self.service.stop()
+
+
 def end_marker(message: dict) -> str | None:
     """The id of an end marker (Moto.publish_marker), or None for any other message."""
     try:

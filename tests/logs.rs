@@ -158,4 +158,25 @@ async fn check(level: &str) {
             .iter()
             .any(|l| l["outcome"] == "failed" && l["reason"] == "sns_error")
     );
+
+    // The function's own debug output stays available to whoever turns the level up: what each
+    // request carried, by header name and size (the leak check above covers it too).
+    let received: Vec<&Value> = lines.iter().filter(|l| l["message"] == "received").collect();
+    if level == "info" {
+        assert!(received.is_empty());
+    } else {
+        assert!(!received.is_empty(), "at {level}, no debug line");
+        let signed = received
+            .iter()
+            .find(|l| l["provider"] == "atlas")
+            .expect("an Atlas request");
+        assert_eq!(signed["level"], "DEBUG");
+        assert!(
+            signed["headers"]
+                .as_str()
+                .unwrap()
+                .contains("x-mms-signature")
+        );
+        assert!(signed["body_bytes"].as_u64().unwrap() > 0);
+    }
 }

@@ -92,6 +92,15 @@ pub fn admit<'r>(
         return Err(refused(known, Rejection::TooLarge));
     }
     let query_secrets = query_secrets(request);
+    // For an operator debugging a rejection (RUST_LOG=debug): what arrived, by name and size
+    // only. Header values, the query string and the body may hold credentials: never logged.
+    tracing::debug!(
+        provider = provider.slug(),
+        body_bytes = body.len(),
+        headers = %HeaderNames(request.headers()),
+        query_credentials = query_secrets.len(),
+        "received"
+    );
     let inbound = Inbound {
         headers: request.headers(),
         query_secrets: &query_secrets,
@@ -101,6 +110,21 @@ pub fn admit<'r>(
     provider
         .authenticate(admission.provider(provider), inbound)
         .map_err(|error| refused(known, Rejection::Auth(error)))
+}
+
+/// A request's header names, comma-separated, in the order received (values left out).
+struct HeaderNames<'a>(&'a http::HeaderMap);
+
+impl std::fmt::Display for HeaderNames<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, name) in self.0.keys().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            f.write_str(name.as_str())?;
+        }
+        Ok(())
+    }
 }
 
 /// The path as API Gateway received it (a function URL has no `pathParameters`: route on it).
