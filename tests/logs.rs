@@ -161,7 +161,10 @@ async fn check(level: &str) {
 
     // The function's own debug output stays available to whoever turns the level up: what each
     // request carried, by header name and size (the leak check above covers it too).
-    let received: Vec<&Value> = lines.iter().filter(|l| l["message"] == "received").collect();
+    let received: Vec<&Value> = lines
+        .iter()
+        .filter(|l| l["message"] == "received")
+        .collect();
     if level == "info" {
         assert!(received.is_empty());
     } else {
