@@ -289,7 +289,16 @@ mod tests {
             })
         );
         assert_eq!(
-            check(&[SPEC_SECRET, old], &new_sig[..2].iter().cloned().chain([(SIGNATURE, old_sig[2].1.clone())]).collect::<Vec<_>>(), body, NOW),
+            check(
+                &[SPEC_SECRET, old],
+                &new_sig[..2]
+                    .iter()
+                    .cloned()
+                    .chain([(SIGNATURE, old_sig[2].1.clone())])
+                    .collect::<Vec<_>>(),
+                body,
+                NOW
+            ),
             Ok(Credential::Signature {
                 form: SignedForm::Raw,
                 secret_index: 1
@@ -317,7 +326,10 @@ mod tests {
     fn a_stale_forgery_is_refused_for_its_time_before_any_mac() {
         let mut pairs = signed(SPEC_SECRET, "msg_4", NOW - 3_600, b"{}");
         pairs[2].1 = "v1,AAAA".into();
-        assert_eq!(reason(check(&[SPEC_SECRET], &pairs, b"{}", NOW)), "timestamp_too_old");
+        assert_eq!(
+            reason(check(&[SPEC_SECRET], &pairs, b"{}", NOW)),
+            "timestamp_too_old"
+        );
     }
 
     #[test]
@@ -326,7 +338,16 @@ mod tests {
         let good = signed(SPEC_SECRET, "msg_5", NOW, body);
         let with = |name: &'static str, value: &str| -> Vec<(&'static str, String)> {
             good.iter()
-                .map(|(n, v)| (*n, if *n == name { value.to_owned() } else { v.clone() }))
+                .map(|(n, v)| {
+                    (
+                        *n,
+                        if *n == name {
+                            value.to_owned()
+                        } else {
+                            v.clone()
+                        },
+                    )
+                })
                 .collect()
         };
         let without = |name: &'static str| -> Vec<(&'static str, String)> {
@@ -338,21 +359,34 @@ mod tests {
             (with(TIMESTAMP, "2024-01-15T10:30:00Z"), "bad_timestamp"),
             (with(SIGNATURE, "v2,abc"), "wrong_scheme"),
             (with(SIGNATURE, "v1,%%%%"), "bad_encoding"),
-            (with(SIGNATURE, "v1,AAAAAAAAAAAAAAAAAAAAAA=="), "wrong_length"),
+            (
+                with(SIGNATURE, "v1,AAAAAAAAAAAAAAAAAAAAAA=="),
+                "wrong_length",
+            ),
             (with(ID, "msg_other"), "signature_mismatch"),
             (with(SIGNATURE, &"v1,x ".repeat(20)), "signature_too_long"),
         ];
         for (pairs, expected) in cases {
-            assert_eq!(reason(check(&[SPEC_SECRET], &pairs, body, NOW)), expected, "{pairs:?}");
+            assert_eq!(
+                reason(check(&[SPEC_SECRET], &pairs, body, NOW)),
+                expected,
+                "{pairs:?}"
+            );
         }
         let mut twice = good.clone();
         twice.push((ID, "msg_6".into()));
-        assert_eq!(reason(check(&[SPEC_SECRET], &twice, body, NOW)), "duplicate_header");
+        assert_eq!(
+            reason(check(&[SPEC_SECRET], &twice, body, NOW)),
+            "duplicate_header"
+        );
         assert_eq!(
             reason(check(&[SPEC_SECRET], &good, b"{ }", NOW)),
             "signature_mismatch"
         );
-        assert_eq!(reason(check(&[SPEC_SECRET], &without(SIGNATURE), body, NOW)), "missing_signature");
+        assert_eq!(
+            reason(check(&[SPEC_SECRET], &without(SIGNATURE), body, NOW)),
+            "missing_signature"
+        );
     }
 
     #[test]
