@@ -112,12 +112,11 @@ fn stated_severity(body: &Map<String, Value>, headers: &HeaderMap) -> Option<Sev
         })
 }
 
-/// A link to the alerts page in the Atlas console, built only from 24-hex ObjectIds. The
-/// console's routes are `https://cloud.mongodb.com/v2/<projectId>#<page>` and
-/// `https://cloud.mongodb.com/v2#/org/<orgId>/<page>` (MongoDB's own navigation,
-/// mongodb/leafygreen-ui `packages/mongo-nav/src/MongoNav.tsx`, links a project's alerts as
-/// `v2/<projectId>#alerts` and org pages as `v2#/org/<orgId>/…`; the router reads `#/alerts`
-/// and `#alerts` alike).
+/// A link to the alerts page in the Atlas console, built only from 24-hex ObjectIds. No MongoDB
+/// doc page spells this link out; MongoDB's own navigation (mongodb/leafygreen-ui,
+/// `packages/mongo-nav/src/MongoNav.tsx`) links a project's alerts as `v2/<projectId>#alerts`
+/// and org pages as `v2#/org/<orgId>/…`, and console links in the wild use `#clusters` and
+/// `#/clusters` for the same page, so `#/alerts` is the project's alerts page.
 fn console_url(group_id: Option<&str>, org_id: Option<&str>) -> Option<String> {
     if let Some(group) = group_id.filter(|id| fields::is_object_id(id)) {
         return Some(format!("https://cloud.mongodb.com/v2/{group}#/alerts"));
