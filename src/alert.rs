@@ -125,6 +125,28 @@ pub struct Alert {
     pub url: Option<String>,
     pub resource: Map<String, Value>,
     pub ownership: Ownership,
+    /// Where an unsigned header said one thing and the signed body another (Atlas's
+    /// `X-MMS-Event` against the body's `status`): the body won, and the log line says so.
+    pub status_conflict: Option<StatusConflict>,
+}
+
+/// An unsigned header's word for what happened, contradicted by the signed body's own status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusConflict {
+    /// The header's value, e.g. `alert.close`.
+    pub header: &'static str,
+    /// The body's status, e.g. `OPEN`.
+    pub body: &'static str,
+}
+
+impl std::fmt::Display for StatusConflict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "header {} contradicts body status {}; body wins",
+            self.header, self.body
+        )
+    }
 }
 
 impl Alert {
@@ -140,11 +162,41 @@ impl Alert {
             url: None,
             resource: Map::new(),
             ownership: Ownership::default(),
+            status_conflict: None,
         }
     }
 }
 
-/// Parses an RFC 3339 timestamp; anything else is treated as absent.
+/// Parses an RFC 3339 timestamp (fractional seconds too); anything else is treated as absent.
 pub fn parse_time(value: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(value.trim(), &Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_times_with_milliseconds() {
+        let time = parse_time("2024-01-15T10:30:00.123Z").unwrap();
+        assert_eq!(time.unix_timestamp(), 1_705_314_600);
+        assert_eq!(time.millisecond(), 123);
+        assert_eq!(
+            parse_time("2016-08-22T15:57:13.562Z").map(|t| t.millisecond()),
+            Some(562)
+        );
+        assert_eq!(parse_time("2024-01-15 10:30"), None);
+    }
+
+    #[test]
+    fn a_status_conflict_reads_as_a_sentence() {
+        let conflict = StatusConflict {
+            header: "alert.close",
+            body: "OPEN",
+        };
+        assert_eq!(
+            conflict.to_string(),
+            "header alert.close contradicts body status OPEN; body wins"
+        );
+    }
 }

@@ -11,6 +11,7 @@ use lambda_http::{Body, Request, Response};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use crate::alert::StatusConflict;
 use crate::metrics;
 use crate::pipeline::{
     Answer, Assessment, Deliverer, Delivery, Failed, Keep, MetricsSink, Normalized, Outcome,
@@ -39,6 +40,7 @@ struct Seen {
     credential: Option<Credential>,
     event_id: Option<String>,
     assessment: Option<Assessment>,
+    status_conflict: Option<StatusConflict>,
 }
 
 fn stdout_sink() -> MetricsSink {
@@ -111,6 +113,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             credential: seen.credential,
             event_id: seen.event_id,
             assessment: seen.assessment,
+            status_conflict: seen.status_conflict,
             result,
             elapsed: started.elapsed(),
         };
@@ -148,6 +151,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         let Normalized {
             event_id,
             assessment,
+            status_conflict,
             outbox,
         } = normalize(
             verified,
@@ -159,6 +163,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         .await;
         seen.event_id = Some(event_id);
         seen.assessment = assessment;
+        seen.status_conflict = status_conflict;
         let outbox = outbox?;
 
         let first_attempt = received.format(&Rfc3339).unwrap_or_default();

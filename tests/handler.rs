@@ -60,6 +60,10 @@ async fn atlas_event_matches_the_contract_example() {
     assert_eq!(data["resource"]["project"], "MyProject");
     assert_eq!(data["resource"]["value"], json!(95.2));
     assert_eq!(
+        data["url"],
+        "https://cloud.mongodb.com/v2/5d1b6f8e8c2e4e2d3c4a5b6d#/alerts"
+    );
+    assert_eq!(
         message.subject,
         "[warning] atlas open: Disk space used on data partition is 95.2%."
     );
@@ -74,7 +78,8 @@ async fn atlas_event_matches_the_contract_example() {
             ("provider", "atlas"),
             ("status", "open"),
             ("severity", "warning"),
-            ("event_type", "OUTSIDE_METRIC_THRESHOLD")
+            ("event_type", "OUTSIDE_METRIC_THRESHOLD"),
+            ("project", "MyProject")
         ]
     );
 }

@@ -111,8 +111,20 @@ async fn a_failed_lookup_falls_back_to_the_rules_and_is_counted() {
 async fn a_severity_the_provider_states_is_never_looked_up() {
     let stand = StandLookup::new(Ok(Severity::Critical));
     let run = run(&[], Some(stand.clone()));
-    let (data, _) = publish(&run, &atlas(&disk_alert(), "alert.inform")).await;
+    // An informational alert (header and body agree: a header the signed body contradicts
+    // loses to it).
+    let informational = disk_alert().replace(r#""status":"OPEN""#, r#""status":"INFORMATIONAL""#);
+    let (data, _) = publish(&run, &atlas(&informational, "alert.inform")).await;
     assert_eq!(data["severity"], "info");
+    assert_eq!(data["severity_source"], "provider");
+    // A project's webhook template that renders a severity into the body.
+    let templated = disk_alert().replace(
+        r#""status":"OPEN""#,
+        r#""status":"OPEN","severity":"ERROR""#,
+    );
+    let run = self::run(&[], Some(stand.clone()));
+    let (data, _) = publish(&run, &atlas(&templated, "alert.open")).await;
+    assert_eq!(data["severity"], "error");
     assert_eq!(data["severity_source"], "provider");
     assert!(stand.asked().is_empty());
 

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::alert::{Alert, Severity, SeveritySource};
+use crate::alert::{Alert, Severity, SeveritySource, StatusConflict};
 use crate::event::{Attributes, Event, EventError, event_id};
 use crate::outbox::Outbox;
 use crate::providers::{MalformedPayload, Provider, Verified};
@@ -54,6 +54,8 @@ pub struct Assessment {
 pub struct Normalized {
     pub event_id: String,
     pub assessment: Option<Assessment>,
+    /// An unsigned header the signed body contradicted (the body won), for the log line.
+    pub status_conflict: Option<StatusConflict>,
     pub outbox: Result<Outbox, Unreadable>,
 }
 
@@ -71,6 +73,7 @@ pub async fn normalize(
     let failed = |error: Unreadable| Normalized {
         event_id: event_id(provider, body),
         assessment: None,
+        status_conflict: None,
         outbox: Err(error),
     };
     let mut alert = match provider.normalize(verified) {
@@ -78,14 +81,21 @@ pub async fn normalize(
         Err(malformed) => return failed(malformed.into()),
     };
     let assessment = assess(provider, &mut alert, rules, lookup).await;
+    let status_conflict = alert.status_conflict;
     let event = match Event::new(provider, alert, assessment.source, body, received) {
         Ok(event) => event,
-        Err(error) => return failed(error.into()),
+        Err(error) => {
+            return Normalized {
+                status_conflict,
+                ..failed(error.into())
+            };
+        }
     };
     let outbox = routes.outbox(&event).map_err(Unreadable::from);
     Normalized {
         event_id: event.id,
         assessment: Some(assessment),
+        status_conflict,
         outbox,
     }
 }

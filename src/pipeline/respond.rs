@@ -10,6 +10,7 @@ use serde_json::json;
 use super::admit::Rejection;
 use super::deliver::Failure;
 use super::normalize::{Assessment, Unreadable};
+use crate::alert::StatusConflict;
 use crate::metrics;
 use crate::providers::{Credential, Provider};
 
@@ -86,6 +87,8 @@ pub struct Outcome {
     pub event_id: Option<String>,
     /// How the alert's severity was decided, once the body was an alert.
     pub assessment: Option<Assessment>,
+    /// Where the signed body's status overruled an unsigned header.
+    pub status_conflict: Option<StatusConflict>,
     pub result: Result<Answer, Failed>,
     pub elapsed: Duration,
 }
@@ -174,6 +177,7 @@ pub fn respond(
         severity = assessment.map(|a| a.severity.as_str()),
         severity_source = assessment.map(|a| tracing::field::display(a.source)),
         severity_fallback = assessment.and_then(|a| a.fallback),
+        status_note = outcome.status_conflict.map(tracing::field::display),
         topics,
         failed_routes = failures.map(failed_routes),
         form,

@@ -122,6 +122,7 @@ pub(super) fn normalize(body: &Map<String, Value>) -> Alert {
         url: fields::first_str(body, URL_KEYS).map(str::to_owned),
         resource,
         ownership: Default::default(),
+        status_conflict: None,
     }
 }
 

@@ -4,6 +4,7 @@
 //! headers and scheme, the signed forms it accepts and its normalizer. The registry below is the
 //! one list of them; adding a provider is its file and one registry line.
 
+pub(crate) mod fields;
 mod settings;
 
 pub use settings::{
@@ -506,41 +507,5 @@ impl ClassifyName for serde_json::Error {
             self.line(),
             self.column()
         )
-    }
-}
-
-/// Small readers shared by the providers' normalizers: a field is used only when it has the
-/// expected type and is not blank.
-pub(crate) mod fields {
-    use serde_json::{Map, Value};
-
-    pub fn str<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-        object
-            .get(key)
-            .and_then(Value::as_str)
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-    }
-
-    /// A string, or a number rendered as written (ids are sometimes numbers).
-    pub fn text(object: &Map<String, Value>, key: &str) -> Option<String> {
-        match object.get(key)? {
-            Value::String(s) => Some(s.trim()).filter(|s| !s.is_empty()).map(str::to_owned),
-            Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        }
-    }
-
-    pub fn object<'a>(object: &'a Map<String, Value>, key: &str) -> Option<&'a Map<String, Value>> {
-        object.get(key).and_then(Value::as_object)
-    }
-
-    pub fn first_str<'a>(object: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a str> {
-        keys.iter().find_map(|key| str(object, key))
-    }
-
-    /// `Some(value)` as JSON, or `null`.
-    pub fn json(value: Option<impl Into<Value>>) -> Value {
-        value.map_or(Value::Null, Into::into)
     }
 }

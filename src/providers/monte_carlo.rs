@@ -7,7 +7,7 @@ use super::{
     InvalidCredential, Matched, Presented, SecretForm, SignError, SignedForm, SignedHeaders,
     Signing, Spec, fields, parse_object,
 };
-use crate::alert::{Alert, Severity, Status};
+use crate::alert::{Alert, Ownership, Severity, Status};
 use crate::secret::Secret;
 use crate::signature::{Scheme, SignatureError};
 
@@ -80,14 +80,65 @@ fn status(body: &Map<String, Value>, payload: Option<&Map<String, Value>>) -> St
     }
 }
 
-fn severity(value: Option<&str>) -> Severity {
-    match value.map(str::to_ascii_uppercase).as_deref() {
-        Some("SEV-1") => Severity::Critical,
-        Some("SEV-2") => Severity::Error,
-        Some("SEV-3") => Severity::Warning,
-        Some("SEV-4") => Severity::Info,
+/// Monte Carlo's `declared_alert_severity`: `SEV-1` … `SEV-4`, also written `SEV_1`, `sev1`,
+/// `SEV 1` or a bare `1`, in any case. Anything else, or an explicit `null` (no severity
+/// declared), is `unknown`, so that the operator's rules decide.
+fn severity(value: Option<&Value>) -> Severity {
+    let level = match value {
+        Some(Value::String(text)) => {
+            let text = text.trim().to_ascii_uppercase();
+            let level = text.strip_prefix("SEV").unwrap_or(&text);
+            level.trim_start_matches(['-', '_', ' ']).parse::<u8>().ok()
+        }
+        Some(Value::Number(n)) => n.as_u64().and_then(|n| u8::try_from(n).ok()),
+        _ => None,
+    };
+    match level {
+        Some(1) => Severity::Critical,
+        Some(2) => Severity::Error,
+        Some(3) => Severity::Warning,
+        Some(4) => Severity::Info,
         _ => Severity::Unknown,
     }
+}
+
+/// The tables an incident names, each once, in the payload's order: every event's `table_name`
+/// and `full_table_id`, its rule's `full_table_id` (and its comparisons'), and any list of
+/// `tables` or `full_table_ids`, in an event or in the payload.
+fn tables<'a>(
+    payload: Option<&'a Map<String, Value>>,
+    events: &[&'a Map<String, Value>],
+) -> Vec<&'a str> {
+    fn named<'a>(object: &'a Map<String, Value>, found: &mut Vec<&'a str>) {
+        found.extend(fields::str(object, "table_name"));
+        found.extend(fields::str(object, "full_table_id"));
+        found.extend(fields::strings(object, "tables"));
+        found.extend(fields::strings(object, "table_names"));
+        found.extend(fields::strings(object, "full_table_ids"));
+    }
+    let mut found = Vec::new();
+    for event in events {
+        named(event, &mut found);
+        if let Some(rule) = fields::object(event, "rule") {
+            named(rule, &mut found);
+            let comparisons = rule.get("comparisons").and_then(Value::as_array);
+            for comparison in comparisons.into_iter().flatten() {
+                if let Some(comparison) = comparison.as_object() {
+                    named(comparison, &mut found);
+                }
+            }
+        }
+    }
+    if let Some(payload) = payload {
+        named(payload, &mut found);
+    }
+    let mut unique: Vec<&str> = Vec::new();
+    for table in found {
+        if !unique.contains(&table) {
+            unique.push(table);
+        }
+    }
+    unique
 }
 
 /// One line for an event of the list: "<table>: <what happened>", either part alone, or nothing.
@@ -105,15 +156,6 @@ fn describe(event: &Map<String, Value>) -> Option<String> {
     }
 }
 
-/// `open_custom_rule_anomaly_incident` → "Open custom rule anomaly incident".
-fn humanize(kind: &str) -> String {
-    let words = kind.replace('_', " ");
-    let mut chars = words.trim().chars();
-    chars.next().map_or_else(String::new, |first| {
-        first.to_uppercase().chain(chars).collect()
-    })
-}
-
 fn normalize(body: &Map<String, Value>) -> Alert {
     let payload = fields::object(body, "payload");
     let from_either =
@@ -127,35 +169,33 @@ fn normalize(body: &Map<String, Value>) -> Alert {
     let kind = fields::str(body, "type");
 
     let title = match descriptions.as_slice() {
-        [] => kind.map(humanize),
+        [] => kind.map(fields::humanize),
         [one] => Some(one.clone()),
         [first, rest @ ..] => Some(format!("{first} (+{} more)", rest.len())),
     };
     let summary = (descriptions.len() > 1).then(|| descriptions.join("; "));
 
-    let tables: Vec<Value> = events
-        .iter()
-        .filter_map(|e| fields::str(e, "table_name"))
-        .map(|t| Value::String(t.to_owned()))
-        .collect();
+    let tables = tables(payload, &events);
+    let group = payload.and_then(|p| fields::str(p, "group_id"));
+    // A key at the top level is the update's own word, even `null` (no severity declared).
+    let declared = body
+        .get("declared_alert_severity")
+        .or_else(|| payload.and_then(|p| p.get("declared_alert_severity")));
     let mut resource = Map::new();
     resource.insert(
         "account_id".into(),
         fields::json(fields::object(body, "account").and_then(|a| fields::str(a, "id"))),
     );
-    resource.insert(
-        "group_id".into(),
-        fields::json(payload.and_then(|p| fields::str(p, "group_id"))),
-    );
+    resource.insert("group_id".into(), fields::json(group));
     resource.insert("action".into(), fields::json(fields::str(body, "action")));
     resource.insert("owner".into(), fields::json(from_either("owner")));
-    resource.insert("tables".into(), Value::Array(tables));
+    resource.insert("tables".into(), tables.clone().into());
     resource.insert("event_count".into(), Value::from(events.len()));
 
     Alert {
         alert_id: payload.and_then(|p| fields::text(p, "incident_id")),
         status: status(body, payload),
-        severity: severity(from_either("declared_alert_severity")),
+        severity: severity(declared),
         event_type: kind.map(str::to_owned),
         title,
         summary,
@@ -164,7 +204,12 @@ fn normalize(body: &Map<String, Value>) -> Alert {
             .and_then(|p| fields::str(p, "url"))
             .map(str::to_owned),
         resource,
-        ownership: Default::default(),
+        ownership: Ownership {
+            group: group.map(str::to_owned),
+            tables: tables.into_iter().map(str::to_owned).collect(),
+            ..Ownership::default()
+        },
+        status_conflict: None,
     }
 }
 
@@ -263,7 +308,16 @@ mod tests {
             ("SEV-3", Severity::Warning),
             ("SEV-4", Severity::Info),
             ("sev-1", Severity::Critical),
+            ("SEV_1", Severity::Critical),
+            ("sev1", Severity::Critical),
+            ("SEV 2", Severity::Error),
+            ("Sev-3", Severity::Warning),
+            ("4", Severity::Info),
+            (" SEV-4 ", Severity::Info),
             ("SEV-9", Severity::Unknown),
+            ("SEV-", Severity::Unknown),
+            ("SEVERE", Severity::Unknown),
+            ("", Severity::Unknown),
         ];
         for (declared, expected) in cases {
             assert_eq!(
@@ -275,6 +329,52 @@ mod tests {
         let nested = run(r#"{"payload":{"declared_alert_severity":"SEV-2","owner":"ana"}}"#);
         assert_eq!(nested.severity, Severity::Error);
         assert_eq!(nested.resource["owner"], "ana");
+    }
+
+    #[test]
+    fn an_explicit_null_or_a_number_severity() {
+        let null = run(
+            r#"{"declared_alert_severity":null,"payload":{"declared_alert_severity":"SEV-1"}}"#,
+        );
+        assert_eq!(null.severity, Severity::Unknown);
+        assert_eq!(
+            run(r#"{"payload":{"declared_alert_severity":null}}"#).severity,
+            Severity::Unknown
+        );
+        assert_eq!(
+            run(r#"{"declared_alert_severity":2}"#).severity,
+            Severity::Error
+        );
+        assert_eq!(
+            run(r#"{"declared_alert_severity":{"level":1}}"#).severity,
+            Severity::Unknown
+        );
+    }
+
+    #[test]
+    fn ownership_is_the_group_and_the_tables() {
+        let alert = run(VOLUME);
+        assert_eq!(alert.ownership.group.as_deref(), Some("zeus:ares"));
+        assert_eq!(alert.ownership.tables, ["artemis"]);
+        assert_eq!(alert.ownership.project, None);
+        let rule = run(RULE_BREACH);
+        assert_eq!(rule.ownership, Ownership::default());
+        assert_eq!(rule.resource["tables"], serde_json::json!([]));
+    }
+
+    #[test]
+    fn tables_come_from_every_place_once_in_order() {
+        let alert = run(
+            r#"{"payload":{"group_id":"g","tables":["db:s.t3","db:s.t1"],"event_list":[
+                {"table_name":"t1","rule":{"full_table_id":"db:s.t1","comparisons":[{"full_table_id":"db:s.t2"},{"full_table_id":null}]}},
+                {"table_name":"t1","full_table_id":"db:s.t1"},
+                {"tables":["t4"," ",""]}
+            ]}}"#,
+        );
+        let expected = ["t1", "db:s.t1", "db:s.t2", "t4", "db:s.t3"];
+        assert_eq!(alert.ownership.tables, expected);
+        assert_eq!(alert.resource["tables"], serde_json::json!(expected));
+        assert_eq!(alert.ownership.group.as_deref(), Some("g"));
     }
 
     #[test]

@@ -1,0 +1,62 @@
+//! Atlas signs its body but not `X-MMS-Event`: when the header contradicts the body's `status`,
+//! the body wins and the request's log line says so. A binary of its own: its log subscriber is
+//! the only one, so no other test's callsites interfere.
+
+mod common;
+
+use alert_relay::providers::{Provider, SignedForm};
+use alert_relay::{Relay, logging};
+use common::*;
+use serde_json::Value;
+
+fn request_line(log: &str) -> Value {
+    log.lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["message"] == "request")
+        .unwrap_or_else(|| panic!("no request line in {log}"))
+}
+
+#[tokio::test]
+async fn a_header_the_body_contradicts_is_overruled_and_logged() {
+    let capture = LogCapture::default();
+    let writer = capture.clone();
+    let _guard = tracing::subscriber::set_default(logging::subscriber(move || writer.clone()));
+    let recording = Recording::default();
+    let relay = Relay::new(config(), recording.clone()).with_metrics(Box::new(|_| {}));
+
+    // The seed's status is OPEN; the unsigned header claims the alert closed.
+    let request = Http::signed(
+        Provider::Atlas,
+        SECRETS[0],
+        seed(Provider::Atlas),
+        SignedForm::Raw,
+    )
+    .replace_header("X-MMS-Event", "alert.close");
+    let (status, _) = send(&relay, &request.v2()).await;
+    assert_eq!(status, 200);
+    let event: Value = serde_json::from_str(&recording.messages()[0].protocol("default")).unwrap();
+    assert_eq!(event["data"]["status"], "open");
+    assert_eq!(
+        request_line(&capture.text())["status_note"],
+        "header alert.close contradicts body status OPEN; body wins"
+    );
+}
+
+#[tokio::test]
+async fn a_header_that_agrees_leaves_no_note() {
+    let capture = LogCapture::default();
+    let writer = capture.clone();
+    let _guard = tracing::subscriber::set_default(logging::subscriber(move || writer.clone()));
+    let relay = Relay::new(config(), Recording::default()).with_metrics(Box::new(|_| {}));
+
+    let request = Http::signed(
+        Provider::Atlas,
+        SECRETS[0],
+        seed(Provider::Atlas),
+        SignedForm::Raw,
+    )
+    .replace_header("X-MMS-Event", "alert.acknowledge");
+    let (status, _) = send(&relay, &request.v2()).await;
+    assert_eq!(status, 200);
+    assert_eq!(request_line(&capture.text()).get("status_note"), None);
+}
