@@ -48,6 +48,7 @@ pub fn json() -> String {
                     SecretEncoding::Base64 => "base64",
                 },
                 "event_header": spec.event_header,
+                "query_secrets": spec.query_secrets,
             })
         })
         .collect();

@@ -22,6 +22,7 @@ pub(super) const SPEC: Spec = Spec {
     secrets: SecretForm::TEXT,
     forms: &[SignedForm::Raw],
     event_header: None,
+    query_secrets: true,
     verify: None,
     sign: None,
     normalize: |body, _| normalize(body),

@@ -23,6 +23,7 @@ pub(super) const SPEC: Spec = Spec {
     secrets: SecretForm::TEXT,
     forms: &[SignedForm::Raw],
     event_header: Some(EVENT_HEADER),
+    query_secrets: false,
     verify: None,
     sign: None,
     normalize,

@@ -79,6 +79,11 @@ pub struct Spec {
     pub forms: &'static [SignedForm],
     /// A header the sender sets to say what happened (Atlas's `X-MMS-Event`), for the signer.
     pub event_header: Option<&'static str>,
+    /// Whether the sender documents a secret in the URL (`?secret=`) as a way to authenticate.
+    /// Only then does template.yaml offer `<P>QuerySecrets`: a URL secret sits in every access
+    /// log and proxy on the way, and a sender that signs its requests needs none. The function
+    /// honours `<P>_QUERY_SECRETS` for every provider all the same (SPEC.md).
+    pub query_secrets: bool,
     /// Checks a present signature against the signing secrets; `None`: one `tag` over the raw
     /// body, as most providers sign.
     pub verify: Option<VerifyFn>,

@@ -25,6 +25,7 @@ pub(super) const SPEC: Spec = Spec {
     secrets: SecretForm::TEXT,
     forms: &[SignedForm::Raw, SignedForm::Documented],
     event_header: None,
+    query_secrets: false,
     verify: Some(verify),
     sign: Some(sign),
     normalize: |body, _| normalize(body),

@@ -38,6 +38,7 @@ pub(super) const SPEC: Spec = Spec {
     },
     forms: &[SignedForm::Raw],
     event_header: None,
+    query_secrets: false,
     verify: Some(verify),
     sign: Some(sign),
     normalize,

@@ -71,13 +71,22 @@ def test_deployed_stacks_keep_their_parameter_and_variable_names():
     """Existing stacks, samconfig.toml overrides and src/config.rs rely on these names."""
     template = yaml_parse(render(BASE))
     for stem, prefix in (("Atlas", "ATLAS"), ("AppServices", "APP_SERVICES"), ("MonteCarlo", "MONTE_CARLO")):
-        for suffix in ("WebhookSecrets", "QuerySecrets", "AllowUnsigned", "WebhookSecretsArn", "QuerySecretsArn"):
+        for suffix in ("WebhookSecrets", "AllowUnsigned", "WebhookSecretsArn"):
             assert stem + suffix in template["Parameters"]
-        for suffix in ("WEBHOOK_SECRETS", "QUERY_SECRETS", "ALLOW_UNSIGNED", "WEBHOOK_SECRETS_ARN", "QUERY_SECRETS_ARN"):
+        for suffix in ("WEBHOOK_SECRETS", "ALLOW_UNSIGNED", "WEBHOOK_SECRETS_ARN"):
             assert f"{prefix}_{suffix}" in function(template)["Environment"]["Variables"]
         assert stem + "WebhookUrl" in template["Outputs"]
         assert template["Parameters"][stem + "WebhookSecrets"]["NoEcho"] is True
-        assert template["Parameters"][stem + "QuerySecrets"]["NoEcho"] is True
+    # Query secrets only where the sender documents them (App Services): Atlas and Monte Carlo
+    # sign every request, and a secret in the URL is in every log of it (docs/providers.md).
+    for suffix in ("QuerySecrets", "QuerySecretsArn"):
+        assert "AppServices" + suffix in template["Parameters"]
+        assert "Atlas" + suffix not in template["Parameters"]
+        assert "MonteCarlo" + suffix not in template["Parameters"]
+    assert template["Parameters"]["AppServicesQuerySecrets"]["NoEcho"] is True
+    for suffix in ("QUERY_SECRETS", "QUERY_SECRETS_ARN"):
+        assert f"APP_SERVICES_{suffix}" in function(template)["Environment"]["Variables"]
+        assert f"ATLAS_{suffix}" not in function(template)["Environment"]["Variables"]
 
 
 def provider_parts(template: dict, stem: str, prefix: str) -> tuple[dict, dict]:
@@ -103,24 +112,22 @@ def test_a_new_provider_adds_its_parameters_conditions_rules_variables_policies_
     assert rest == provider_parts(before, "StandardWebhooks", "STANDARD_WEBHOOKS")[0]  # nothing else changed
 
     stem = "StandardWebhooks"
-    assert set(parts["Parameters"]) == {stem + s for s in (
-        "WebhookSecrets", "QuerySecrets", "AllowUnsigned", "WebhookSecretsArn", "QuerySecretsArn")}
-    assert {k for k, v in parts["Parameters"].items() if v.get("NoEcho")} == {stem + "WebhookSecrets", stem + "QuerySecrets"}
+    assert set(parts["Parameters"]) == {stem + s for s in ("WebhookSecrets", "AllowUnsigned", "WebhookSecretsArn")}
+    assert {k for k, v in parts["Parameters"].items() if v.get("NoEcho")} == {stem + "WebhookSecrets"}
     assert parts["Parameters"][stem + "AllowUnsigned"]["AllowedValues"] == ["false", "true"]
-    assert set(parts["Conditions"]) == {f"Has{stem}WebhookSecrets", f"Has{stem}QuerySecrets", f"{stem}Unsigned",
-                                        f"Has{stem}WebhookSecretsArn", f"Has{stem}QuerySecretsArn"}
-    assert set(parts["Rules"]) == {f"{stem}WebhookSecretsOneSource", f"{stem}QuerySecretsOneSource"}
+    assert set(parts["Conditions"]) == {f"Has{stem}WebhookSecrets", f"{stem}Unsigned", f"Has{stem}WebhookSecretsArn"}
+    assert set(parts["Rules"]) == {f"{stem}WebhookSecretsOneSource"}
     assert parts["Variables"]["STANDARD_WEBHOOKS_WEBHOOK_SECRETS"] == {
         "Fn::If": [f"Has{stem}WebhookSecrets", {"Ref": f"{stem}WebhookSecrets"}, {"Ref": "AWS::NoValue"}]}
     assert parts["Variables"]["STANDARD_WEBHOOKS_ALLOW_UNSIGNED"] == {
         "Fn::If": [f"{stem}Unsigned", "true", {"Ref": "AWS::NoValue"}]}
     assert set(parts["Variables"]) == {"STANDARD_WEBHOOKS_" + s for s in (
-        "WEBHOOK_SECRETS", "QUERY_SECRETS", "ALLOW_UNSIGNED", "WEBHOOK_SECRETS_ARN", "QUERY_SECRETS_ARN")}
+        "WEBHOOK_SECRETS", "ALLOW_UNSIGNED", "WEBHOOK_SECRETS_ARN")}
     assert parts["Policies"] == [
         {"Fn::If": [f"Has{stem}{kind}SecretsArn",
                     {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": f"{stem}{kind}SecretsArn"}}},
                     {"Ref": "AWS::NoValue"}]}
-        for kind in ("Webhook", "Query")]
+        for kind in ("Webhook",)]
     assert set(parts["Outputs"]) == {stem + "WebhookUrl"}
     assert parts["Outputs"][stem + "WebhookUrl"]["Value"]["Fn::Sub"].endswith("/webhooks/standard-webhooks")
     assert "Standard Webhooks" in after["Description"] and "Standard Webhooks" not in before["Description"]
