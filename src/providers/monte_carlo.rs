@@ -252,7 +252,15 @@ mod tests {
         for body in [&b"{}"[..], b" {\"a\": 1}\n", b"\t{ } "] {
             assert!(could_be_object(body), "{body:?}");
         }
-        for body in [&b""[..], b"[]", b"xxxx", b"{\"a\": 1", b"\"{}\"", b"{} x", b"\x0c{}"] {
+        for body in [
+            &b""[..],
+            b"[]",
+            b"xxxx",
+            b"{\"a\": 1",
+            b"\"{}\"",
+            b"{} x",
+            b"\x0c{}",
+        ] {
             assert!(!could_be_object(body), "{body:?}");
         }
         // Refused as a mismatch either way: the answer does not say which check refused it.
