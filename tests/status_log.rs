@@ -55,8 +55,46 @@ async fn a_header_that_agrees_leaves_no_note() {
         seed(Provider::Atlas),
         SignedForm::Raw,
     )
-    .replace_header("X-MMS-Event", "alert.acknowledge");
+    .replace_header("X-MMS-Event", "alert.update");
     let (status, _) = send(&relay, &request.v2()).await;
     assert_eq!(status, 200);
     assert_eq!(request_line(&capture.text()).get("status_note"), None);
+}
+
+#[tokio::test]
+async fn an_acknowledge_header_needs_the_acknowledgement_in_the_body() {
+    let capture = LogCapture::default();
+    let writer = capture.clone();
+    let _guard = tracing::subscriber::set_default(logging::subscriber(move || writer.clone()));
+    let relay = Relay::new(config(), Recording::default()).with_metrics(Box::new(|_| {}));
+
+    // A captured open alert replayed as acknowledged: the signed body has no acknowledgement.
+    let request = Http::signed(
+        Provider::Atlas,
+        SECRETS[0],
+        seed(Provider::Atlas),
+        SignedForm::Raw,
+    )
+    .replace_header("X-MMS-Event", "alert.acknowledge");
+    let (status, body) = send(&relay, &request.v2()).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        request_line(&capture.text())["status_note"],
+        "header alert.acknowledge contradicts body status OPEN with no acknowledgement; body wins"
+    );
+
+    // Atlas's own acknowledged alert: OPEN, with who acknowledged it and until when.
+    let mut seed: serde_json::Value = serde_json::from_str(seed(Provider::Atlas)).unwrap();
+    seed["acknowledgingUsername"] = "oncall@example.com".into();
+    seed["acknowledgedUntil"] = "2024-01-16T10:30:00Z".into();
+    let acknowledged = seed.to_string();
+    let request = Http::signed(Provider::Atlas, SECRETS[0], &acknowledged, SignedForm::Raw)
+        .replace_header("X-MMS-Event", "alert.acknowledge");
+    let before = capture.text().len();
+    let (status, _) = send(&relay, &request.v2()).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        request_line(&capture.text()[before..]).get("status_note"),
+        None
+    );
 }

@@ -59,32 +59,39 @@ fn body_status(status: &str) -> Option<(&'static str, Status)> {
 }
 
 /// Whether a header event can describe an alert whose body says `body`. An alert that is still
-/// open (`OPEN`, or `TRACKING` before its notification delay) is opened, updated or acknowledged
-/// (Atlas keeps an acknowledged alert `OPEN`, with `acknowledgedUntil` and
-/// `acknowledgingUsername`); the other events each have their own status.
-fn agrees(header: &str, body: &str) -> bool {
+/// open (`OPEN`, or `TRACKING` before its notification delay) is opened or updated, and
+/// acknowledged only when the body carries the acknowledgement (Atlas keeps an acknowledged alert
+/// `OPEN`, with `acknowledgedUntil` and `acknowledgingUsername`): a replayed open alert cannot be
+/// passed off as acknowledged. The other events each have their own status.
+fn agrees(header: &str, body: &str, acknowledged: bool) -> bool {
     matches!(
         (header, body),
-        (
-            "alert.open" | "alert.update" | "alert.acknowledge",
-            "OPEN" | "TRACKING"
-        ) | ("alert.close", "CLOSED")
+        ("alert.open" | "alert.update", "OPEN" | "TRACKING")
+            | ("alert.close", "CLOSED")
             | ("alert.cancel", "CANCELLED")
             | ("alert.inform", "INFORMATIONAL")
-    )
+    ) || (header == "alert.acknowledge" && matches!(body, "OPEN" | "TRACKING") && acknowledged)
 }
 
 /// Atlas signs the body but not `X-MMS-Event`. A header that agrees with the body's status keeps
 /// its finer word (acknowledged, updated); one that contradicts it loses to the body, and the
 /// conflict is reported; either alone decides; neither: "something changed".
-fn status(header: Option<&str>, body: Option<&str>) -> (Status, Option<StatusConflict>) {
+fn status(
+    header: Option<&str>,
+    body: Option<&str>,
+    acknowledged: bool,
+) -> (Status, Option<StatusConflict>) {
     match (header.and_then(header_event), body.and_then(body_status)) {
-        (Some((said, status)), Some((is, _))) if agrees(said, is) => (status, None),
+        (Some((said, status)), Some((is, _))) if agrees(said, is, acknowledged) => (status, None),
         (Some((said, _)), Some((is, status))) => (
             status,
             Some(StatusConflict {
                 header: said,
-                body: is,
+                body: match (said, is) {
+                    ("alert.acknowledge", "OPEN") => "OPEN with no acknowledgement",
+                    ("alert.acknowledge", "TRACKING") => "TRACKING with no acknowledgement",
+                    _ => is,
+                },
             }),
         ),
         (Some((_, status)), None) | (None, Some((_, status))) => (status, None),
@@ -205,7 +212,10 @@ fn built_title(body: &Map<String, Value>) -> Option<String> {
 
 fn normalize(body: &Map<String, Value>, headers: &HeaderMap) -> Alert {
     let header = headers.get(EVENT_HEADER).and_then(|v| v.to_str().ok());
-    let (status, status_conflict) = status(header, fields::str(body, "status"));
+    let acknowledged = ["acknowledgingUsername", "acknowledgedUntil"]
+        .iter()
+        .any(|key| fields::str(body, key).is_some());
+    let (status, status_conflict) = status(header, fields::str(body, "status"), acknowledged);
     let severity = match stated_severity(body, headers) {
         Some(severity) => severity,
         None if status == Status::Informational => Severity::Info,
@@ -460,9 +470,10 @@ mod tests {
                 (Cancelled, false),
                 (Informational, false),
             ],
+            // no acknowledgement in these bodies: see the test below for one that has it
             [
-                (Acknowledged, true),
-                (Acknowledged, true),
+                (Open, false),
+                (Open, false),
                 (Resolved, false),
                 (Cancelled, false),
                 (Informational, false),
@@ -493,7 +504,15 @@ mod tests {
             for (body, (expected, agrees)) in bodies.iter().zip(row) {
                 let alert = run(&format!(r#"{{"status":"{body}"}}"#), Some(header));
                 assert_eq!(alert.status, expected, "{header} + {body}");
-                let conflict = (!agrees).then_some(StatusConflict { header, body });
+                let noted = match (*header, *body) {
+                    ("alert.acknowledge", "OPEN") => "OPEN with no acknowledgement",
+                    ("alert.acknowledge", "TRACKING") => "TRACKING with no acknowledgement",
+                    _ => body,
+                };
+                let conflict = (!agrees).then_some(StatusConflict {
+                    header,
+                    body: noted,
+                });
                 assert_eq!(alert.status_conflict, conflict, "{header} + {body}");
             }
         }
