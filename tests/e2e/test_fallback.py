@@ -104,7 +104,7 @@ def test_an_sns_outage_is_answered_202_and_each_topic_gets_one_copy_after_it(out
     assert document["event_id"] == alert.event_id
     datetime.fromisoformat(document["first_attempt"].replace("Z", "+00:00"))  # RFC 3339
     assert document["attributes"] == {"provider": "atlas", "status": "open", "severity": "warning",
-                                      "event_type": "OUTSIDE_METRIC_THRESHOLD"}
+                                      "event_type": "OUTSIDE_METRIC_THRESHOLD", "project": "MyProject"}
     assert document["subject"].startswith("[warning] atlas open: ")
     assert document["fifo"] == {"group_id": DEDUP_KEY, "deduplication_id": alert.event_id}
     # One pending publish per topic, each naming its route (0: the default topic).
