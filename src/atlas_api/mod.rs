@@ -14,17 +14,17 @@
 mod token;
 mod transport;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::time::{Instant, timeout_at};
 
 use crate::alert::Severity;
 use crate::config::AtlasApiAccount;
 use crate::pipeline::{LookupFuture, SeverityLookup};
+use crate::providers::parse_object;
 use crate::secret::Secret;
 use token::Tokens;
 use transport::{Transport, get};
@@ -46,7 +46,7 @@ pub const DEFAULT_BACKOFF: Duration = Duration::from_secs(30);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 
 /// Cached configurations kept before expired ones are swept out.
-const MAX_ENTRIES: usize = 4096;
+const MAX_ENTRIES: usize = 1024;
 
 /// The service account, where the API is, and the lookup's bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -191,8 +191,9 @@ struct Inner {
     config: AtlasApiConfig,
     transport: Transport,
     tokens: Tokens,
-    /// One slot per (group, configuration): its lock is the single flight, its content the cache.
-    slots: Mutex<HashMap<(String, String), Arc<Slot>>>,
+    /// One slot per `group/configuration`: its lock is the single flight, its content the cache.
+    /// A short list, searched in order: a project has tens of alert configurations.
+    slots: Mutex<Vec<(String, Arc<Slot>)>>,
     /// No request before this instant: a `429` said so.
     backoff_until: Mutex<Option<Instant>>,
 }
@@ -223,7 +224,7 @@ impl AtlasApi {
                 config,
                 transport: Transport::new(),
                 tokens,
-                slots: Mutex::new(HashMap::new()),
+                slots: Mutex::new(Vec::new()),
                 backoff_until: Mutex::new(None),
             }),
         }
@@ -287,22 +288,24 @@ impl SeverityLookup for AtlasApi {
 
 impl Inner {
     fn slot(&self, group_id: &str, config_id: &str) -> Arc<Slot> {
+        let key = format!("{group_id}/{config_id}");
         let mut slots = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-        let key = (group_id.to_owned(), config_id.to_owned());
-        if let Some(slot) = slots.get(&key) {
+        if let Some((_, slot)) = slots.iter().find(|(k, _)| *k == key) {
             return slot.clone();
         }
         if slots.len() >= MAX_ENTRIES {
             let now = Instant::now();
             // Kept: slots in use (locked, or held by a waiter) and fresh answers.
-            slots.retain(|_, slot| {
+            slots.retain(|(_, slot)| {
                 Arc::strong_count(slot) > 1
                     || slot
                         .try_lock()
                         .map_or(true, |c| c.is_some_and(|c| c.until > now))
             });
         }
-        slots.entry(key).or_default().clone()
+        let slot = Arc::new(Slot::default());
+        slots.push((key, slot.clone()));
+        slot
     }
 
     /// How long an answer stands. Throttled is not cached: the back-off itself answers.
@@ -347,27 +350,26 @@ impl Inner {
             "{}/api/atlas/v2/groups/{group_id}/alertConfigs/{config_id}",
             self.config.base_url
         );
-        let answer = self
-            .transport
-            .send(get(&url, token.header(), ALERT_CONFIG_ACCEPT))
-            .await
-            .map_err(logged)?;
-        match answer.status {
-            200 => {}
+        let request = get(url, token.header(), ALERT_CONFIG_ACCEPT);
+        let answer = self.transport.exchange(request).await.map_err(logged)?;
+        let reason = match answer.status {
+            200 => {
+                return severity_override(&answer.body)
+                    .map_err(|reason| logged(Failure::status(reason, 200)));
+            }
             401 => {
                 self.tokens.forget(&token).await;
-                return Err(logged(Failure::status(Reason::Unauthorized, 401)));
+                Reason::Unauthorized
             }
-            403 => return Err(logged(Failure::status(Reason::Forbidden, 403))),
-            404 => return Err(logged(Failure::status(Reason::NotFound, 404))),
+            403 => Reason::Forbidden,
+            404 => Reason::NotFound,
             429 => {
                 self.back_off(answer.retry_after);
-                return Err(logged(Failure::status(Reason::Throttled, 429)));
+                Reason::Throttled
             }
-            status => return Err(logged(Failure::status(Reason::Unavailable, status))),
-        }
-        let body = answer.body().await.map_err(logged)?;
-        severity_override(&body).map_err(|reason| logged(Failure::status(reason, 200)))
+            _ => Reason::Unavailable,
+        };
+        Err(logged(Failure::status(reason, answer.status)))
     }
 }
 
@@ -379,7 +381,7 @@ fn object_id(id: &str) -> Option<String> {
 /// `severityOverride` (CRITICAL, ERROR, WARNING, INFO, any case) of a `GroupAlertsConfig`, in the
 /// contract's words.
 fn severity_override(body: &[u8]) -> Result<Lookup, Reason> {
-    let config: Map<String, Value> = serde_json::from_slice(body).map_err(|_| Reason::Malformed)?;
+    let config = parse_object(body).map_err(|_| Reason::Malformed)?;
     let name = match config.get("severityOverride") {
         None | Some(Value::Null) => return Ok(Lookup::Fallback(Reason::NoOverride)),
         Some(Value::String(name)) => name,

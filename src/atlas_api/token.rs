@@ -9,11 +9,12 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use serde::Deserialize;
+use serde_json::Value;
 use tokio::time::Instant;
 
 use super::transport::post_form;
 use super::{AtlasApiConfig, Failure, Inner, Reason, TRANSIENT_TTL, log_failure};
+use crate::providers::parse_object;
 use crate::secret::Secret;
 
 /// How early a token is replaced before it expires; a short-lived one at half its life.
@@ -45,13 +46,6 @@ impl Token {
     pub fn header(&self) -> &Secret {
         &self.header
     }
-}
-
-#[derive(Deserialize)]
-struct Granted {
-    access_token: String,
-    token_type: String,
-    expires_in: u64,
 }
 
 impl Tokens {
@@ -111,8 +105,12 @@ impl Inner {
     async fn request_token(&self) -> Result<Token, Failure> {
         let sent = Instant::now();
         let tokens = &self.tokens;
-        let request = post_form(&tokens.url, &tokens.basic, "grant_type=client_credentials");
-        let answer = self.transport.send(request).await?;
+        let request = post_form(
+            tokens.url.clone(),
+            &tokens.basic,
+            "grant_type=client_credentials",
+        );
+        let answer = self.transport.exchange(request).await?;
         match answer.status {
             200..=299 => {}
             429 => {
@@ -122,26 +120,26 @@ impl Inner {
             status @ 500.. => return Err(Failure::status(Reason::Unavailable, status)),
             status => return Err(Failure::status(Reason::TokenRefused, status)),
         }
-        let status = answer.status;
-        let body = answer.body().await?;
-        let malformed = Failure::status(Reason::Malformed, status);
-        let granted: Granted = serde_json::from_slice(&body).map_err(|_| malformed)?;
+        let malformed = Failure::status(Reason::Malformed, answer.status);
+        let granted = parse_object(&answer.body).map_err(|_| malformed)?;
+        let text = |key: &str| granted.get(key).and_then(Value::as_str).unwrap_or_default();
+        let (access_token, token_type) = (text("access_token"), text("token_type"));
+        let expires_in = granted.get("expires_in").and_then(Value::as_u64);
         // A token becomes a header value: visible ASCII only, and a bearer token at that.
-        let usable = !granted.access_token.is_empty()
-            && granted.access_token.bytes().all(|b| b.is_ascii_graphic())
-            && granted.token_type.eq_ignore_ascii_case("bearer")
-            && granted.expires_in > 0;
-        if !usable {
+        let usable = !access_token.is_empty()
+            && access_token.bytes().all(|b| b.is_ascii_graphic())
+            && token_type.eq_ignore_ascii_case("bearer");
+        let (true, Some(seconds @ 1..)) = (usable, expires_in) else {
             return Err(malformed);
-        }
-        let lifetime = Duration::from_secs(granted.expires_in);
+        };
+        let lifetime = Duration::from_secs(seconds);
         let reuse_for = if lifetime > 2 * REFRESH_EARLY {
             lifetime - REFRESH_EARLY
         } else {
             lifetime / 2
         };
         Ok(Token {
-            header: Secret::new(format!("Bearer {}", granted.access_token)),
+            header: Secret::new(format!("Bearer {access_token}")),
             refresh_at: sent + reuse_for,
         })
     }

@@ -2,7 +2,12 @@
 //! over hyper-rustls, rustls with aws-lc-rs, the native roots, as `aws-smithy-http-client` builds
 //! it for SNS. Plain `http://` works too, for a local stand-in (config allows it only to
 //! loopback and `host.docker.internal`).
+//!
+//! Written for size: requests are the SDK's own request type, bodies are read frame by frame, and
+//! one boxed exchange serves both endpoints, so the binary gains little beyond this file's logic.
 
+use std::future::Future;
+use std::pin::Pin;
 use std::time::{Duration, SystemTime};
 
 use aws_smithy_http_client::Connector;
@@ -12,8 +17,7 @@ use aws_smithy_runtime_api::client::http::HttpConnector as _;
 use aws_smithy_runtime_api::client::orchestrator::HttpRequest;
 use aws_smithy_types::body::SdkBody;
 use aws_smithy_types::date_time::{DateTime, Format};
-use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::BodyExt as _;
 
 use super::{Failure, Reason};
 use crate::secret::Secret;
@@ -25,12 +29,14 @@ pub(super) struct Transport {
     connector: Connector,
 }
 
-/// A response's status and `Retry-After`, its body not yet read.
-pub(super) struct Answer {
+/// An answer: its status, its `Retry-After`, and for a 2xx its body.
+pub(super) struct Exchange {
     pub status: u16,
     pub retry_after: Option<Duration>,
-    body: SdkBody,
+    pub body: Vec<u8>,
 }
+
+type Exchanging<'a> = Pin<Box<dyn Future<Output = Result<Exchange, Failure>> + Send + 'a>>;
 
 impl Transport {
     pub fn new() -> Self {
@@ -40,44 +46,49 @@ impl Transport {
         Transport { connector }
     }
 
-    pub async fn send(&self, request: Result<HttpRequest, Failure>) -> Result<Answer, Failure> {
-        let response = self
-            .connector
-            .call(request?)
-            .await
-            .map_err(|_| Failure::new(Reason::Unavailable))?;
-        let status = response.status().as_u16();
-        let retry_after = response.headers().get("retry-after").and_then(retry_after);
-        Ok(Answer {
-            status,
-            retry_after,
-            body: response.into_body(),
-        })
-    }
-}
-
-impl Answer {
-    /// The body, at most [`MAX_BODY_BYTES`]; more is malformed.
-    pub async fn body(self) -> Result<Vec<u8>, Failure> {
-        let status = self.status;
-        match Limited::new(self.body, MAX_BODY_BYTES).collect().await {
-            Ok(collected) => Ok(collected.to_bytes().to_vec()),
-            Err(error) if error.downcast_ref::<LengthLimitError>().is_some() => {
-                Err(Failure::status(Reason::Malformed, status))
+    /// Sends `request` and reads a 2xx answer's body (at most [`MAX_BODY_BYTES`]: more is
+    /// malformed). No error carries the request: each is a bare [`Reason`].
+    pub fn exchange(&self, request: Result<HttpRequest, Failure>) -> Exchanging<'_> {
+        Box::pin(async move {
+            let response = self
+                .connector
+                .call(request?)
+                .await
+                .map_err(|_| Failure::new(Reason::Unavailable))?;
+            let status = response.status().as_u16();
+            let retry_after = response.headers().get("retry-after").and_then(retry_after);
+            let mut body = Vec::new();
+            if (200..300).contains(&status) {
+                let mut frames = std::pin::pin!(response.into_body());
+                while let Some(frame) = frames.frame().await {
+                    let frame = frame.map_err(|_| Failure::status(Reason::Unavailable, status))?;
+                    if let Ok(data) = frame.into_data() {
+                        if body.len() + data.len() > MAX_BODY_BYTES {
+                            return Err(Failure::status(Reason::Malformed, status));
+                        }
+                        body.extend_from_slice(&data);
+                    }
+                }
             }
-            Err(_) => Err(Failure::status(Reason::Unavailable, status)),
-        }
+            Ok(Exchange {
+                status,
+                retry_after,
+                body,
+            })
+        })
     }
 }
 
 /// `GET url` with a bearer token and the resource's versioned `Accept`.
 pub(super) fn get(
-    url: &str,
+    url: String,
     authorization: &Secret,
     accept: &'static str,
 ) -> Result<HttpRequest, Failure> {
     request(
-        http::Request::get(url).header(ACCEPT, accept),
+        "GET",
+        url,
+        [("accept", accept)],
         authorization,
         SdkBody::empty(),
     )
@@ -85,33 +96,45 @@ pub(super) fn get(
 
 /// `POST url` with a form body.
 pub(super) fn post_form(
-    url: &str,
+    url: String,
     authorization: &Secret,
     form: &'static str,
 ) -> Result<HttpRequest, Failure> {
     request(
-        http::Request::post(url)
-            .header(ACCEPT, "application/json")
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded"),
+        "POST",
+        url,
+        [
+            ("accept", "application/json"),
+            ("content-type", "application/x-www-form-urlencoded"),
+        ],
         authorization,
         SdkBody::from(form),
     )
 }
 
-fn request(
-    builder: http::request::Builder,
+fn request<const N: usize>(
+    method: &str,
+    url: String,
+    headers: [(&'static str, &'static str); N],
     authorization: &Secret,
     body: SdkBody,
 ) -> Result<HttpRequest, Failure> {
-    // No error below carries the header: each is mapped to a bare reason.
-    let mut value = HeaderValue::from_bytes(authorization.expose())
+    // Mapped to bare reasons: no error below may carry the Authorization header.
+    let unusable = Failure::new(Reason::Unavailable);
+    let mut request = HttpRequest::new(body);
+    request.set_method(method).map_err(|_| unusable)?;
+    request.set_uri(url).map_err(|_| unusable)?;
+    let authorization = std::str::from_utf8(authorization.expose())
+        .map_err(|_| Failure::new(Reason::Malformed))?
+        .to_owned();
+    let fields = request.headers_mut();
+    for (name, value) in headers {
+        fields.try_insert(name, value).map_err(|_| unusable)?;
+    }
+    fields
+        .try_insert("authorization", authorization)
         .map_err(|_| Failure::new(Reason::Malformed))?;
-    value.set_sensitive(true);
-    let request = builder
-        .header(AUTHORIZATION, value)
-        .body(body)
-        .map_err(|_| Failure::new(Reason::Unavailable))?;
-    HttpRequest::try_from(request).map_err(|_| Failure::new(Reason::Unavailable))
+    Ok(request)
 }
 
 /// `Retry-After`: delay-seconds, or an HTTP-date (RFC 9110 10.2.3).
@@ -146,5 +169,48 @@ mod tests {
         assert!(wait > Duration::from_secs(590) && wait <= Duration::from_secs(600));
         assert_eq!(retry_after("soon"), None);
         assert_eq!(retry_after("-5"), None);
+    }
+
+    #[test]
+    fn requests_carry_the_method_url_and_headers_asked_for() {
+        let bearer = Secret::new("Bearer t0ken");
+        let request = get(
+            "https://cloud.mongodb.com/api/atlas/v2/groups/a/alertConfigs/b".to_owned(),
+            &bearer,
+            "application/vnd.atlas.2023-01-01+json",
+        )
+        .unwrap();
+        assert_eq!(request.method(), "GET");
+        assert_eq!(
+            request.uri(),
+            "https://cloud.mongodb.com/api/atlas/v2/groups/a/alertConfigs/b"
+        );
+        let headers = request.headers();
+        assert_eq!(
+            headers.get("accept"),
+            Some("application/vnd.atlas.2023-01-01+json")
+        );
+        assert_eq!(headers.get("authorization"), Some("Bearer t0ken"));
+        // The SDK's own Debug redacts it.
+        assert!(!format!("{request:?}").contains("t0ken"));
+
+        let basic = Secret::new("Basic aWQ6c2VjcmV0");
+        let request = post_form(
+            "https://cloud.mongodb.com/api/oauth/token".to_owned(),
+            &basic,
+            "grant_type=client_credentials",
+        )
+        .unwrap();
+        assert_eq!(request.method(), "POST");
+        assert_eq!(
+            request.headers().get("content-type"),
+            Some("application/x-www-form-urlencoded")
+        );
+        assert_eq!(
+            request.body().bytes(),
+            Some(&b"grant_type=client_credentials"[..])
+        );
+        let broken = Secret::new("Bearer a\nb");
+        assert!(get("https://h/x".to_owned(), &broken, "a/b").is_err());
     }
 }
