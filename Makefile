@@ -51,10 +51,11 @@ check: lint ## lint, then unit and integration tests: no Python, moto or network
 	cargo test --locked
 
 # The slow tier of `cargo test`: the crate against its references, CPython (python3 on PATH) and
-# moto's filter policies (from .venv). Whole test files, and the signer's tests that run python3,
-# are behind the `oracles` feature, so plain `cargo test` does not build them.
+# moto's filter policies (from .venv), and the Atlas API client against scripts/atlas_api_standin.py.
+# Whole test files, and the signer's tests that run python3, are behind the `oracles` feature, so
+# plain `cargo test` does not build them.
 oracles: venv ## differential tests against CPython and moto (part of `make test`)
-	cargo test --locked -p alert-relay --features oracles --test pyform_differential --test route_differential --test signature_differential
+	cargo test --locked -p alert-relay --features oracles --test pyform_differential --test route_differential --test signature_differential --test atlas_api_standin
 	cargo test --locked -p alert-relay-sign --features oracles
 
 test: check oracles events-check script-tests e2e template-lint package-check sam-local-if-docker fuzz-smoke ## everything CI runs

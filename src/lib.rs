@@ -8,9 +8,12 @@
 //! 4. `publish`: the publishers and the fallback queue;
 //! 5. the request's stages (`pipeline`: admit, normalize, deliver, respond), run by `handler`
 //!    for a webhook and `redrive` for a fallback-queue record;
-//! 6. `config` and `secrets` (assemble the layers from the environment), `dispatch`; `main` wires.
+//! 6. `config` and `secrets` (assemble the layers from the environment), `dispatch`; `atlas_api`
+//!    (the Admin API client behind the normalize stage's `SeverityLookup`); `main` wires.
 
 pub mod alert;
+#[cfg(feature = "aws")]
+pub mod atlas_api;
 pub mod config;
 pub mod dispatch;
 pub mod event;
