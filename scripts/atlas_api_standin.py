@@ -28,7 +28,8 @@ Control (not recorded):
   429_no_retry_after, hang (no answer until the fault changes or 30 s pass), malformed (200 with a
   body that is not JSON), 500 (all but token_refused: the alert configuration resource, once the
   caller is authenticated). It stays until changed.
-- `GET /_standin/requests`: [{"method", "path"}] of every other request, in order.
+- `GET /_standin/requests`: [{"method", "path", "status"}] of every other request, in order (`status`
+  once answered; a token request also has the `token` it issued).
 - `POST /_standin/reset`: no fault, no recorded requests (issued tokens stay valid).
 """
 
@@ -63,7 +64,7 @@ def api_error(status: int, code: str, reason: str, detail: str, parameters=()) -
 
 class AtlasStandIn:
     def __init__(self, configs: list[dict], client_id: str, client_secret: str, port: int = 0,
-                 hang_seconds: float = HANG_SECONDS):
+                 hang_seconds: float = HANG_SECONDS, host: str = "127.0.0.1"):
         self.configs = {(c["groupId"], c["id"]): c for c in configs}
         credentials = f"{client_id}:{client_secret}".encode()
         self.basic = "Basic " + base64.b64encode(credentials).decode()
@@ -75,10 +76,10 @@ class AtlasStandIn:
         self.tokens: set[str] = set()
         # Set when the fault changes: a hanging answer ends then.
         self.release = threading.Event()
-        self.server = ThreadingHTTPServer(("127.0.0.1", port), _handler(self))
+        self.server = ThreadingHTTPServer((host, port), _handler(self))
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.base_url = f"http://{host}:{self.port}"
         self._thread = None
 
     def __enter__(self):
@@ -112,9 +113,12 @@ class AtlasStandIn:
         with self.lock:
             return list(self.requests)
 
-    def record(self, method: str, path: str):
+    def record(self, method: str, path: str) -> dict:
+        """Logs a request as it arrives; its answer adds `status` (and `token`, one it issued)."""
+        entry = {"method": method, "path": path}
         with self.lock:
-            self.requests.append({"method": method, "path": path})
+            self.requests.append(entry)
+        return entry
 
     def current_fault(self):
         with self.lock:
@@ -144,7 +148,11 @@ def _handler(standin: AtlasStandIn):
         def log_message(self, *args):
             pass
 
+        entry = None  # this request's line in the request log (control requests have none)
+
         def reply(self, status: int, body, headers=()):
+            if self.entry is not None:
+                self.entry["status"] = status
             data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
@@ -162,7 +170,7 @@ def _handler(standin: AtlasStandIn):
             body = self.read_body()
             if self.path.startswith("/_standin/"):
                 return self.control("POST", body)
-            standin.record("POST", self.path)
+            self.entry = standin.record("POST", self.path)
             if self.path.split("?")[0] == TOKEN_PATH:
                 return self.token(body)
             self.reply(404, api_error(404, "RESOURCE_NOT_FOUND", "Not Found", f"No resource at {self.path}."))
@@ -170,7 +178,7 @@ def _handler(standin: AtlasStandIn):
         def do_GET(self):
             if self.path.startswith("/_standin/"):
                 return self.control("GET", b"")
-            standin.record("GET", self.path)
+            self.entry = standin.record("GET", self.path)
             if self.path.split("?")[0] == TOKEN_PATH:
                 return self.reply(405, api_error(405, "METHOD_NOT_ALLOWED", "Method Not Allowed",
                                                  "Use POST."))
@@ -192,8 +200,9 @@ def _handler(standin: AtlasStandIn):
             if form.get("grant_type") != "client_credentials":
                 return self.reply(400, {"error": "unsupported_grant_type",
                                         "error_description": "Only client_credentials is supported."})
-            self.reply(200, {"access_token": standin.issue_token(), "expires_in": EXPIRES_IN,
-                             "token_type": "Bearer"})
+            token = standin.issue_token()
+            self.entry["token"] = token  # for the tests that check it never reaches a log
+            self.reply(200, {"access_token": token, "expires_in": EXPIRES_IN, "token_type": "Bearer"})
 
         def alert_config(self, group_id: str, config_id: str):
             authorization = self.headers.get("Authorization") or ""
@@ -262,6 +271,7 @@ def _handler(standin: AtlasStandIn):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--configs", type=Path, required=True, help="JSON list of alert configurations")
     parser.add_argument("--client-id", required=True)
@@ -269,7 +279,7 @@ def main(argv=None) -> int:
     parser.add_argument("--ready-file", type=Path, help="written with the port once listening")
     args = parser.parse_args(argv)
     configs = json.loads(args.configs.read_text())
-    standin = AtlasStandIn(configs, args.client_id, args.client_secret, args.port)
+    standin = AtlasStandIn(configs, args.client_id, args.client_secret, args.port, host=args.host)
     if args.ready_file:
         partial = args.ready_file.with_name(args.ready_file.name + ".partial")
         partial.write_text(f"{standin.port}\n")

@@ -43,9 +43,17 @@ async fn main() -> ExitCode {
         let sqs = sqs_timeouts(aws_sdk_sqs::config::Builder::from(&sdk)).build();
         SqsQueue::new(aws_sdk_sqs::Client::from_conf(sqs), url)
     });
+    let lookup = config
+        .atlas_api
+        .as_ref()
+        .map(|account| alert_relay::atlas_api::AtlasApi::new(account.into()));
+    let mut relay = Relay::new(config, publisher);
+    if let Some(lookup) = lookup {
+        relay = relay.with_severity_lookup(lookup);
+    }
     match queue {
-        Some(queue) => serve(Relay::new(config, publisher).with_fallback(queue)).await,
-        None => serve(Relay::new(config, publisher)).await,
+        Some(queue) => serve(relay.with_fallback(queue)).await,
+        None => serve(relay).await,
     }
 }
 
