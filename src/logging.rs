@@ -5,10 +5,16 @@
 //! `lambda_runtime` logs the raw invocation (signature headers, `?secret=`, the body) and the AWS
 //! SDK's HTTP stack logs requests and responses (a Secrets Manager secret's value among them). An
 //! operator who turns the level up to debug a rejection must not leak a secret into CloudWatch.
+//!
+//! The filter is a list of `level` and `target=level` directives, comma-separated (`debug`,
+//! `warn,alert_relay=debug`): `tracing_subscriber`'s `Targets`, not its `EnvFilter`, whose span and
+//! field matching brings a regex engine (about 190 KiB of the binary) that nobody needs here. A
+//! filter it cannot read is ignored for the next source, as `EnvFilter` did.
+
+use std::str::FromStr;
 
 use tracing::{Level, Metadata};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::filter::{Targets, filter_fn};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt as _;
 
@@ -20,21 +26,36 @@ pub fn subscriber<W>(writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_from_env("RUST_LOG")
-        .or_else(|_| EnvFilter::try_from_env("AWS_LAMBDA_LOG_LEVEL"))
-        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let from = |name| std::env::var(name).ok().and_then(|v| parse(&v));
+    let filter = from("RUST_LOG")
+        .or_else(|| from("AWS_LAMBDA_LOG_LEVEL"))
+        .unwrap_or_else(|| Targets::new().with_default(Level::INFO));
     with_filter(filter, writer)
 }
 
-/// The subscriber with an explicit filter (`EnvFilter` syntax), as if `RUST_LOG` said it.
+/// The subscriber with an explicit filter, as if `RUST_LOG` said it (`info` if it cannot be read).
 pub fn subscriber_at<W>(directives: &str, writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
-    with_filter(EnvFilter::new(directives), writer)
+    let filter = parse(directives).unwrap_or_else(|| Targets::new().with_default(Level::INFO));
+    with_filter(filter, writer)
 }
 
-fn with_filter<W>(filter: EnvFilter, writer: W) -> impl tracing::Subscriber + Send + Sync
+/// `level` and `target=level` directives; Lambda's `FATAL` (its application log level) is `error`.
+/// `None` when empty or unreadable.
+fn parse(directives: &str) -> Option<Targets> {
+    let directives = directives.trim();
+    if directives.is_empty() {
+        return None;
+    }
+    if directives.eq_ignore_ascii_case("fatal") {
+        return Some(Targets::new().with_default(Level::ERROR));
+    }
+    Targets::from_str(directives).ok()
+}
+
+fn with_filter<W>(filter: Targets, writer: W) -> impl tracing::Subscriber + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -44,9 +65,11 @@ where
         .with_current_span(false)
         .with_span_list(false)
         .with_target(false)
-        .with_env_filter(filter)
+        // The builder's own default is INFO: the filter below decides instead.
+        .with_max_level(tracing::level_filters::LevelFilter::TRACE)
         .with_writer(writer)
         .finish()
+        .with(filter)
         .with(filter_fn(allowed))
 }
 
@@ -75,6 +98,22 @@ mod tests {
         }
         fn flush(&mut self) -> std::io::Result<()> {
             Ok(())
+        }
+    }
+
+    #[test]
+    fn reads_levels_and_target_directives_in_any_case() {
+        use tracing::level_filters::LevelFilter;
+        let default = |d: &str| parse(d).map(|t| t.default_level());
+        assert_eq!(default("debug"), Some(Some(LevelFilter::DEBUG)));
+        assert_eq!(default("TRACE"), Some(Some(LevelFilter::TRACE)));
+        assert_eq!(default("FATAL"), Some(Some(LevelFilter::ERROR)));
+        assert_eq!(default(" warn "), Some(Some(LevelFilter::WARN)));
+        let targets = parse("warn,alert_relay=debug").unwrap();
+        assert!(targets.would_enable("alert_relay::pipeline", &Level::DEBUG));
+        assert!(!targets.would_enable("other", &Level::INFO));
+        for unreadable in ["", "  ", "alert_relay=loud", "a=b=c"] {
+            assert!(parse(unreadable).is_none(), "{unreadable:?}");
         }
     }
 
