@@ -13,7 +13,8 @@ Faults, each answered the way the SDK would meet it in AWS (and retries, within 
 - `refuse`: the connection is reset without an answer (as a dead endpoint or a dropped connection);
 - `500`: HTTP 500 `InternalFailure`;
 - `throttle`: HTTP 400 `Throttling` (SQS: `ThrottlingException`), which the SDK retries;
-- `hang`: no answer until `hang_seconds` pass (or the fault is healed), then the connection closes.
+- `hang`: no answer until `hang_seconds` pass (or the fault is healed), then the connection closes;
+- `slow`: moto's own answer, sent after `hang_seconds` (a slow service, e.g. Secrets Manager).
 
 The faults are tried in the order they were added; the first that matches a request and has times
 left takes it. A request no fault takes is forwarded to moto as it came. Every request is recorded
@@ -32,7 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-KINDS = ("refuse", "500", "throttle", "hang")
+KINDS = ("refuse", "500", "throttle", "hang", "slow")
 # Not forwarded: they describe this hop, not the request (the body is re-sent with its length).
 _HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade",
                "content-length"}
@@ -134,9 +135,11 @@ class _Handler(BaseHTTPRequestHandler):
         seen = describe(self.headers, body)
         fault = proxy._take(seen)
         json_protocol = bool(self.headers.get("X-Amz-Target")) or "json" in (self.headers.get("Content-Type") or "")
-        if fault is None:
+        if fault is None or fault.kind == "slow":
+            if fault is not None:
+                proxy._healed.wait(fault.hang_seconds)
             status, headers, answer = proxy._forward(self.command, self.path, self.headers, body)
-            seen.outcome = f"forwarded {status}"
+            seen.outcome = f"{'slow, ' if fault else ''}forwarded {status}"
         elif fault.kind == "refuse":
             seen.outcome = "refuse"
             self._reset()
@@ -201,7 +204,7 @@ class FaultProxy:
         self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
 
     def fail(self, kind: str, times: int | None = None, topics=None, actions=None, hang_seconds: float = 30.0) -> Fault:
-        """Adds a fault: `kind` (refuse, 500, throttle, hang) for the next `times` matching requests
+        """Adds a fault: `kind` (refuse, 500, throttle, hang, slow) for the next `times` matching requests
         (None: until heal()), matching only `topics` (TopicArn values) and `actions` when given."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}: one of {KINDS}")

@@ -26,7 +26,9 @@ use crate::secret::Secret;
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 pub(super) struct Transport {
-    connector: Connector,
+    /// Built at the first request, not at start: building it loads the trust roots, a cost the
+    /// cold start need not pay for a lookup that may never come.
+    connector: std::sync::OnceLock<Connector>,
 }
 
 /// An answer: its status, its `Retry-After`, and for a 2xx its body.
@@ -40,10 +42,17 @@ type Exchanging<'a> = Pin<Box<dyn Future<Output = Result<Exchange, Failure>> + S
 
 impl Transport {
     pub fn new() -> Self {
-        let connector = Connector::builder()
-            .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
-            .build();
-        Transport { connector }
+        Transport {
+            connector: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn connector(&self) -> &Connector {
+        self.connector.get_or_init(|| {
+            Connector::builder()
+                .tls_provider(Provider::Rustls(CryptoMode::AwsLc))
+                .build()
+        })
     }
 
     /// Sends `request` and reads a 2xx answer's body (at most [`MAX_BODY_BYTES`]: more is
@@ -51,7 +60,7 @@ impl Transport {
     pub fn exchange(&self, request: Result<HttpRequest, Failure>) -> Exchanging<'_> {
         Box::pin(async move {
             let response = self
-                .connector
+                .connector()
                 .call(request?)
                 .await
                 .map_err(|_| Failure::new(Reason::Unavailable))?;

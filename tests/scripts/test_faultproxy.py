@@ -84,4 +84,4 @@ def test_sqs_json_protocol_requests_are_read_and_failed_as_sqs_fails(moto, proxy
 
 def test_an_unknown_fault_is_refused(proxy):
     with pytest.raises(ValueError):
-        proxy.fail("slow")
+        proxy.fail("slowly")
