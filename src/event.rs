@@ -82,7 +82,8 @@ pub struct Attributes {
     pub cluster: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
-    /// A `String.Array` attribute: SNS matches a filter on it through any one value.
+    /// A `String.Array` attribute: SNS matches a filter value on it through any one element, an
+    /// `anything-but` only when no element is excluded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<String>,
 }
