@@ -199,7 +199,7 @@ def _target(rng: random.Random, attribute: str) -> str:
     """A string a policy value is built from: usually one the attribute takes, so tests can pass."""
     if attribute == ARRAY and rng.random() < 0.06:
         # The whole JSON text of a one- or two-table array (a departure).
-        return _array_text(rng.sample(SHORT_TABLES, rng.choice((1, 1, 2))))
+        return array_text(rng.sample(SHORT_TABLES, rng.choice((1, 1, 2))))
     if rng.random() < 0.85:
         return rng.choice(_pool(attribute))
     return _random_event_type(rng)
@@ -368,9 +368,9 @@ def policies(
 
 def attribute_sets(seed: int, count: int) -> list[dict[str, Any]]:
     """Every provider x status x severity once (with a random event type), every listed event type
-    once, every listed project, cluster and group once, every listed table in some tables, then
-    random sets: at least 90 + len(REAL_EVENT_TYPES + ODD_EVENT_TYPES) + len(PROJECTS + CLUSTERS +
-    GROUPS) + 8 in all. Each ownership fact is present in about 60% of the sets, tables in 65%."""
+    once, every listed project, cluster and group once, every listed table (5 to a set), then
+    random sets up to `count`. Elsewhere each ownership fact is present in about 60% of the sets and
+    tables in 65% (a third of them one short table)."""
     rng = random.Random(seed)
     out = [
         _random_set(rng, _random_event_type(rng), provider=p, status=s, severity=v)
@@ -421,7 +421,7 @@ def _check_set(attributes: dict[str, Any]) -> None:
     assert set(attributes) <= set(ATTRIBUTES), attributes
 
 
-def _array_text(values: list[str]) -> str:
+def array_text(values: list[str]) -> str:
     """A String.Array's value as the function writes it: serde_json's compact JSON array (no
     spaces, non-ASCII as is, `"` and `\\` escaped)."""
     return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
@@ -436,7 +436,7 @@ def wire_attributes(attributes: dict[str, Any]) -> dict[str, dict[str, str]]:
         if name in attributes
     }
     if ARRAY in attributes:
-        wire[ARRAY] = {"DataType": "String.Array", "StringValue": _array_text(attributes[ARRAY])}
+        wire[ARRAY] = {"DataType": "String.Array", "StringValue": array_text(attributes[ARRAY])}
     return wire
 
 
@@ -639,7 +639,7 @@ def _key_matches(rules: list[Any], value: str | list[str] | None, quirks: frozen
     if value is None:
         return _absent_matches(rules, quirks)
     if isinstance(value, list):
-        text = _array_text(value)
+        text = array_text(value)
         return any(_array_test(rule, value, text, quirks) for rule in rules)
     return any(_test(rule, value, quirks) for rule in rules)
 
