@@ -1,6 +1,8 @@
 //! The common event: a CloudEvents 1.0 envelope around the normalized alert, and the SNS message
 //! (subject, attributes, FIFO fields) that carries it.
 
+use std::borrow::Cow;
+
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -82,7 +84,8 @@ pub struct Attributes {
     pub cluster: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
-    /// A `String.Array` attribute: SNS matches a filter on it through any one value.
+    /// A `String.Array` attribute: SNS matches a filter value on it through any one element, an
+    /// `anything-but` only when no element is excluded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<String>,
 }
@@ -148,16 +151,23 @@ impl Attributes {
         (!self.tables.is_empty()).then(|| Value::from(self.tables.clone()).to_string())
     }
 
+    /// Every attribute as SNS's `Publish` receives it, `(name, DataType, StringValue)`: the
+    /// `String`s, then `tables` as a `String.Array` holding its JSON array. `publish::sns` sends
+    /// exactly these, and the filter differential gives moto exactly these.
+    pub fn typed(&self) -> impl Iterator<Item = (&'static str, &'static str, Cow<'_, str>)> {
+        self.strings()
+            .map(|(name, value)| (name, "String", Cow::Borrowed(value)))
+            .chain(
+                self.tables_value()
+                    .map(|value| ("tables", "String.Array", Cow::Owned(value))),
+            )
+    }
+
     /// What the attributes count towards SNS's 256 KiB: names, data type and values.
     pub fn size(&self) -> usize {
-        let strings: usize = self
-            .strings()
-            .map(|(name, value)| name.len() + "String".len() + value.len())
-            .sum();
-        let tables = self
-            .tables_value()
-            .map_or(0, |v| "tables".len() + "String.Array".len() + v.len());
-        strings + tables
+        self.typed()
+            .map(|(name, data_type, value)| name.len() + data_type.len() + value.len())
+            .sum()
     }
 }
 

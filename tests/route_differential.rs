@@ -2,19 +2,26 @@
 //!
 //! `tests/e2e/filter_policies.py` (run once, with the project's `.venv` Python and its pinned moto)
 //! generates seeded policies in the subset `ALERT_ROUTES` accepts and attribute sets that cover every
-//! provider, status and severity plus awkward event types, and prints, for every (policy, attributes)
-//! pair, three verdicts:
+//! provider, status and severity plus awkward event types, and the ownership facts `project`,
+//! `cluster`, `group` (often absent) and `tables` (a `String.Array` of 1 to 10 names, often absent),
+//! and prints, for every (policy, attributes) pair, three verdicts:
 //! - `moto`: moto's own `FilterPolicyMatcher`, as moto's server runs it for a subscription with
 //!   `FilterPolicyScope=MessageAttributes`;
 //! - `documented`: the SNS documentation's rules, written out one line each in that module;
 //! - `moto_model`: the documented rules with each of moto's known departures turned on.
 //!
+//! Each attribute set is read into `alert_relay::event::Attributes`, and the `MessageAttributes`
+//! the module gave moto must be exactly `Attributes::typed`, what `publish::sns` sends (`String`s,
+//! and `tables` as a `String.Array` holding serde_json's JSON array); `Filter` reads
+//! `Attributes::pairs`, as the function does.
+//!
 //! Where no departure applies to a pair, `Filter` must agree with moto itself. Where one does (the
 //! module's `DEPARTURES`: equals-ignore-case with an upper-case policy value, exact matching on a
-//! value that is JSON text, anything-but suffix), `Filter` must follow the documentation, and moto
-//! must do exactly what the departure says (`moto == moto_model` on every pair), so the list of
-//! departures is neither incomplete nor stale. A missing `.venv` is a failure naming `make venv`,
-//! never a skip.
+//! value that is JSON text, anything-but suffix, a value before `"exists": false` on an absent
+//! attribute, and on a `String.Array`: prefix and suffix, anything-but on the characters of its JSON
+//! text, its whole JSON text as a value), `Filter` must follow the documentation, and moto must do
+//! exactly what the departure says (`moto == moto_model` on every pair), so the list of departures
+//! is neither incomplete nor stale. A missing `.venv` is a failure naming `make venv`, never a skip.
 //! The slow tier: built only with the `oracles` feature (`make oracles`).
 
 use std::collections::BTreeMap;
@@ -22,18 +29,19 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+use alert_relay::event::Attributes;
 use alert_relay::route::Filter;
 use serde_json::Value;
 
 const SEED: u64 = 0x5eed_0009;
 const POLICIES: usize = 400;
-const ATTRIBUTE_SETS: usize = 300;
+const ATTRIBUTE_SETS: usize = 400;
 /// Pairs on which `Filter` is compared with moto's own verdict.
 const MIN_COMPARED_WITH_MOTO: usize = 100_000;
-/// Occurrences of each operator form across the policies.
+/// Occurrences of each operator form across the policies, overall and on `tables`.
 const MIN_PER_FORM: usize = 10;
-
-type Attributes = [(&'static str, String); 4];
+/// Attribute sets without each ownership fact, with it, and with several tables.
+const MIN_PER_SHAPE: usize = 50;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -76,19 +84,26 @@ fn run_batch() -> (Value, Vec<Value>) {
     (header, lines.collect())
 }
 
+/// The attribute sets, each checked to reach moto exactly as `publish::sns` would publish it.
 fn attribute_sets(header: &Value) -> Vec<Attributes> {
-    let string = |v: &Value| v.as_str().expect("attribute values are strings").to_owned();
-    header["attributes"]
-        .as_array()
-        .expect("header.attributes")
-        .iter()
-        .map(|set| {
-            [
-                ("provider", string(&set[0])),
-                ("status", string(&set[1])),
-                ("severity", string(&set[2])),
-                ("event_type", string(&set[3])),
-            ]
+    let sets = header["attributes"].as_array().expect("header.attributes");
+    let wire = header["wire"].as_array().expect("header.wire");
+    assert_eq!(sets.len(), wire.len(), "one wire form per attribute set");
+    sets.iter()
+        .zip(wire)
+        .map(|(set, sent)| {
+            let attributes: Attributes = serde_json::from_value(set.clone())
+                .unwrap_or_else(|e| panic!("not an event::Attributes ({e}): {set}"));
+            let published: Vec<Value> = attributes
+                .typed()
+                .map(|(name, data_type, value)| serde_json::json!([name, data_type, value]))
+                .collect();
+            assert_eq!(
+                &Value::Array(published),
+                sent,
+                "moto was not given what publish::sns sends for {set}"
+            );
+            attributes
         })
         .collect()
 }
@@ -101,9 +116,15 @@ fn verdicts(record: &Value, key: &str, len: usize) -> Vec<bool> {
     bits.bytes().map(|b| b == b'1').collect()
 }
 
-/// Counts the operator forms in a policy, to prove the batch exercises each of them.
+/// Counts the operator forms in a policy, to prove the batch exercises each of them: overall, and
+/// as "tables <form>" and "ownership <form>" on those attributes.
 fn count_forms(policy: &Value, depth: usize, forms: &mut BTreeMap<String, usize>) {
     for (key, values) in policy.as_object().expect("policy object") {
+        let scope = match key.as_str() {
+            "tables" => Some("tables"),
+            "project" | "cluster" | "group" => Some("ownership"),
+            _ => None,
+        };
         if key == "$or" {
             *forms
                 .entry(if depth == 0 { "$or" } else { "nested $or" }.into())
@@ -127,6 +148,9 @@ fn count_forms(policy: &Value, depth: usize, forms: &mut BTreeMap<String, usize>
                 },
                 other => panic!("generated a value outside the subset: {other}"),
             };
+            if let Some(scope) = scope {
+                *forms.entry(format!("{scope} {form}")).or_default() += 1;
+            }
             *forms.entry(form).or_default() += 1;
         }
     }
@@ -144,6 +168,44 @@ fn filter_matches_moto_except_where_moto_departs_from_the_sns_docs() {
         sets.len()
     );
     assert_eq!(records.len(), POLICIES, "one record per policy");
+    let shapes = [
+        (
+            "no project",
+            sets.iter().filter(|a| a.project.is_none()).count(),
+        ),
+        (
+            "a project",
+            sets.iter().filter(|a| a.project.is_some()).count(),
+        ),
+        (
+            "no cluster",
+            sets.iter().filter(|a| a.cluster.is_none()).count(),
+        ),
+        (
+            "a cluster",
+            sets.iter().filter(|a| a.cluster.is_some()).count(),
+        ),
+        (
+            "no group",
+            sets.iter().filter(|a| a.group.is_none()).count(),
+        ),
+        ("a group", sets.iter().filter(|a| a.group.is_some()).count()),
+        (
+            "no tables",
+            sets.iter().filter(|a| a.tables.is_empty()).count(),
+        ),
+        (
+            "one table",
+            sets.iter().filter(|a| a.tables.len() == 1).count(),
+        ),
+        (
+            "several tables",
+            sets.iter().filter(|a| a.tables.len() > 1).count(),
+        ),
+    ];
+    for (shape, n) in shapes {
+        assert!(n >= MIN_PER_SHAPE, "only {n} attribute sets with {shape}");
+    }
 
     let kinds: BTreeMap<String, String> = header["departures"]
         .as_array()
@@ -193,9 +255,7 @@ fn filter_matches_moto_except_where_moto_departs_from_the_sns_docs() {
         }
 
         for (i, attributes) in sets.iter().enumerate() {
-            let pairs: Vec<(&str, &str)> =
-                attributes.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let ours = filter.matches(&pairs);
+            let ours = filter.matches(&attributes.pairs());
             if moto[i] != model[i] {
                 failures.push(format!(
                     "moto's verdict {} is not what DEPARTURES predict ({}): a departure is missing \
@@ -304,6 +364,21 @@ fn filter_matches_moto_except_where_moto_departs_from_the_sns_docs() {
         "exists false",
         "$or",
         "nested $or",
+        "tables exact",
+        "tables prefix",
+        "tables suffix",
+        "tables equals-ignore-case",
+        "tables anything-but",
+        "tables anything-but list",
+        "tables anything-but prefix",
+        "tables anything-but suffix",
+        "tables exists true",
+        "tables exists false",
+        "ownership exact",
+        "ownership prefix",
+        "ownership anything-but list",
+        "ownership exists true",
+        "ownership exists false",
     ] {
         let n = forms.get(form).copied().unwrap_or(0);
         assert!(

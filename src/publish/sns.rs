@@ -50,13 +50,7 @@ impl Publisher for SnsPublisher {
         if request.message.structured {
             call = call.message_structure("json");
         }
-        let tables = request.attributes.tables_value();
-        let typed = request
-            .attributes
-            .strings()
-            .map(|(name, value)| (name, "String", value))
-            .chain(tables.as_deref().map(|v| ("tables", "String.Array", v)));
-        for (name, data_type, value) in typed {
+        for (name, data_type, value) in request.attributes.typed() {
             let attribute = MessageAttributeValue::builder()
                 .data_type(data_type)
                 .string_value(value)

@@ -1,7 +1,10 @@
 //! `ALERT_ROUTES` and `SEVERITY_RULES` filters: SNS subscription filter policies (attribute scope)
 //! over the alert's message attributes, parsed once at start and matched per alert per route.
-//! `tables` is a `String.Array` attribute: as in SNS, a condition on it holds when it holds for
-//! any one of its values.
+//! `tables` is a `String.Array` attribute, read as SNS documents it: a value in a key's list holds
+//! when it holds for any one of the array's elements, except `anything-but` (every form), which
+//! holds only when none of the elements is excluded
+//! (<https://docs.aws.amazon.com/sns/latest/dg/string-value-matching.html>, "For String.Array type
+//! attributes, it matches if none of the array elements are listed in the policy property").
 //!
 //! The semantics are SNS's documented ones, which moto (the emulator the tests run against) departs
 //! from in a few places; `tests/e2e/filter_policies.py` names each departure and
@@ -195,7 +198,8 @@ impl Filter {
 
     /// Whether an alert with these message attributes goes to the route. An attribute missing
     /// from the slice is absent, as in SNS (only `"exists": false` matches it); an attribute named
-    /// more than once is an array (`String.Array`), which a condition matches through any value.
+    /// more than once is an array (`String.Array`): a value of the key's list matches it through
+    /// any one element, an `anything-but` only when it holds for every element.
     pub fn matches(&self, attributes: &[(&str, &str)]) -> bool {
         self.all
             .iter()
@@ -224,19 +228,36 @@ impl Filter {
 impl Condition {
     fn matches(&self, attributes: &[(&str, &str)]) -> bool {
         let name = self.attribute.name();
-        let mut values = attributes
-            .iter()
-            .filter(|(n, _)| *n == name)
-            .map(|(_, v)| *v)
-            .peekable();
-        if values.peek().is_none() {
+        let values = || {
+            attributes
+                .iter()
+                .filter(move |(n, _)| *n == name)
+                .map(|(_, v)| *v)
+        };
+        if values().next().is_none() {
             return self.tests.iter().any(|test| test.matches(None));
         }
-        values.any(|value| self.tests.iter().any(|test| test.matches(Some(value))))
+        self.tests.iter().any(|test| {
+            if test.is_exclusion() {
+                // "For String.Array type attributes, it matches if none of the array elements are
+                // listed in the policy property."
+                values().all(|value| test.matches(Some(value)))
+            } else {
+                values().any(|value| test.matches(Some(value)))
+            }
+        })
     }
 }
 
 impl Test {
+    /// The `anything-but` forms: on an array they must hold for every element.
+    fn is_exclusion(&self) -> bool {
+        matches!(
+            self,
+            Test::AnythingBut(_) | Test::AnythingButPrefix(_) | Test::AnythingButSuffix(_)
+        )
+    }
+
     fn matches(&self, value: Option<&str>) -> bool {
         let Some(value) = value else {
             // An absent attribute matches only `"exists": false`, anything-but included.
@@ -439,7 +460,7 @@ mod tests {
     }
 
     #[test]
-    fn ownership_attributes_filter_and_tables_match_through_any_value() {
+    fn ownership_attributes_filter_and_tables_match_through_any_element_but_anything_but_all() {
         let owned = [
             ("provider", "monte-carlo"),
             ("group", "zeus:ares"),
@@ -449,10 +470,49 @@ mod tests {
         assert!(filter(json!({"tables": ["analytics:prod.users"]})).matches(&owned));
         assert!(filter(json!({"tables": [{"prefix": "analytics:prod."}]})).matches(&owned));
         assert!(!filter(json!({"tables": ["analytics:prod.items"]})).matches(&owned));
-        // Any value that is not excluded is enough, as SNS reads a String.Array.
+        assert!(filter(json!({"tables": [{"suffix": ".users"}]})).matches(&owned));
         assert!(
-            filter(json!({"tables": [{"anything-but": ["analytics:prod.orders"]}]}))
+            filter(json!({"tables": [{"equals-ignore-case": "ANALYTICS:PROD.ORDERS"}]}))
                 .matches(&owned)
+        );
+        // anything-but holds only when no element is excluded: one excluded table is enough to
+        // refuse the alert, in every form.
+        for excluding_one in [
+            json!({"tables": [{"anything-but": ["analytics:prod.orders"]}]}),
+            json!({"tables": [{"anything-but": "analytics:prod.users"}]}),
+            json!({"tables": [{"anything-but": {"prefix": "analytics:prod.u"}}]}),
+            json!({"tables": [{"anything-but": {"suffix": ".orders"}}]}),
+        ] {
+            assert!(
+                !filter(excluding_one.clone()).matches(&owned),
+                "{excluding_one}"
+            );
+        }
+        for excluding_none in [
+            json!({"tables": [{"anything-but": ["analytics:prod.items", "analytics:prod"]}]}),
+            json!({"tables": [{"anything-but": {"prefix": "warehouse:"}}]}),
+            json!({"tables": [{"anything-but": {"suffix": ".items"}}]}),
+        ] {
+            assert!(
+                filter(excluding_none.clone()).matches(&owned),
+                "{excluding_none}"
+            );
+        }
+        // The list is still ORed: another value in it can match through any one element.
+        assert!(
+            filter(json!({"tables": [{"anything-but": ["analytics:prod.orders"]}, "analytics:prod.users"]}))
+                .matches(&owned)
+        );
+        // A single-element array is a String.
+        let one = [
+            ("provider", "monte-carlo"),
+            ("tables", "analytics:prod.orders"),
+        ];
+        assert!(
+            !filter(json!({"tables": [{"anything-but": ["analytics:prod.orders"]}]})).matches(&one)
+        );
+        assert!(
+            filter(json!({"tables": [{"anything-but": ["analytics:prod.users"]}]})).matches(&one)
         );
         assert!(
             filter(json!({"group": [{"exists": true}], "cluster": [{"exists": false}]}))

@@ -6,22 +6,42 @@ the end-to-end tests (tests/e2e is on pytest's path):
 
     import filter_policies as fp
     policies = fp.policies(seed=7, count=50)          # JSON-able dicts, deterministic per seed
-    alerts = fp.attribute_sets(seed=7, count=200)     # {"provider": …, "status": …, …}
+    alerts = fp.attribute_sets(seed=7, count=200)     # {"provider": …, "status": …, "tables": […], …}
     fp.moto_matches(policy, attributes)               # what moto delivers (MessageAttributes scope)
     fp.documented_matches(policy, attributes)         # what the SNS documentation says (ALERT_ROUTES)
     fp.departures_for(policy, attributes)             # the DEPARTURES that make those two differ
+    fp.wire_attributes(attributes)                    # the MessageAttributes Publish receives
+    fp.from_sqs(message["MessageAttributes"])         # an attribute set, from a raw-delivery message
 
-The policies stay inside the subset ALERT_ROUTES accepts (src/route.rs): the four String attributes,
-exact strings, prefix, suffix, equals-ignore-case, anything-but (a string, a list, {"prefix": …},
-{"suffix": …}), exists, and `$or` (top level and nested in a branch). Each is within SNS's
-documented 150 combinations and, unless asked otherwise, accepted by moto's subscribe-time
+An attribute set is what src/event.rs `Attributes` holds: the four String attributes every alert
+carries (provider, status, severity, event_type), the ownership facts project, cluster and group
+(String, absent when the alert does not state them, never empty) and tables (a list of 1 to 10
+distinct names, published as one String.Array attribute, absent when there are none). Every value
+is what the function can publish: one line, no leading, trailing or doubled whitespace.
+moto_matches gives moto the attributes exactly as src/publish/sns.rs publishes them (DataType
+String, or String.Array with the compact JSON array serde_json writes), through moto's own
+Publish-side transform; tests/route_differential.rs checks the wire form against `Attributes`.
+
+The policies stay inside the subset ALERT_ROUTES accepts (src/route/filter.rs): the eight
+attributes, exact strings, prefix, suffix, equals-ignore-case, anything-but (a string, a list,
+{"prefix": …}, {"suffix": …}), exists, and `$or` (top level and nested in a branch). Each is within
+SNS's documented 150 combinations and, unless asked otherwise, accepted by moto's subscribe-time
 validation, so it can be a real moto subscription filter too.
 
 The attribute sets hold every provider, status and severity of SPEC.md, and event types chosen to
 tell the operators apart: real ones, case variants, overlapping prefixes and suffixes, non-ASCII
-text whose lower case differs in length or form, and strings that are JSON text. Greek sigma is
-left out on purpose: "case-insensitive" does not say whether a final ς equals σ, and Python's
-str.lower (moto's) and a per-character lower case disagree on it.
+text whose lower case differs in length or form, and strings that are JSON text; the ownership
+facts and tables likewise (Atlas projects and clusters, Monte Carlo groups and table ids, their case
+variants, one-letter table names, names that are JSON text), often absent. Greek sigma is left out
+on purpose: "case-insensitive" does not say whether a final ς equals σ, and Python's str.lower
+(moto's) and a per-character lower case disagree on it.
+
+A String.Array attribute is matched as the SNS documentation says
+(https://docs.aws.amazon.com/sns/latest/dg/string-value-matching.html): "For String.Array type
+attributes, each element in the array is treated as a separate string for matching purposes", so a
+value in a key's list holds when it holds for any one element; anything-but is the exception: "For
+String.Array type attributes, it matches if none of the array elements are listed in the policy
+property", so every anything-but form must hold for every element.
 
 Where moto departs from the SNS documentation, the documentation wins: DEPARTURES names each case,
 what moto does (moto 5.2.5, moto/sns/utils.py FilterPolicyMatcher and moto/sns/models.py
@@ -38,7 +58,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-ATTRIBUTES = ("provider", "status", "severity", "event_type")
+# The String attributes every alert carries.
+ALWAYS = ("provider", "status", "severity", "event_type")
+# Ownership facts: String attributes, absent when the alert does not state them.
+OWNERSHIP = ("project", "cluster", "group")
+# The String.Array attribute: 1 to TABLES_MAX distinct names, absent when there are none.
+ARRAY = "tables"
+TABLES_MAX = 10
+ATTRIBUTES = ALWAYS + OWNERSHIP + (ARRAY,)
 PROVIDERS = ("atlas", "app-services", "monte-carlo")
 STATUSES = ("open", "updated", "acknowledged", "resolved", "cancelled", "informational")
 SEVERITIES = ("critical", "error", "warning", "info", "unknown")
@@ -87,11 +114,72 @@ _SEPARATORS = ("_", "_", ".", "-", " ", "")
 def _random_event_type(rng: random.Random) -> str:
     if rng.random() < 0.5:
         return rng.choice(REAL_EVENT_TYPES + ODD_EVENT_TYPES)
+    return _random_text(rng)
+
+
+def _random_text(rng: random.Random) -> str:
+    """Fragments joined by one separator, sometimes as JSON text: always a valid attribute value."""
     parts = [rng.choice(_FRAGMENTS) for _ in range(rng.randint(1, 4))]
     text = rng.choice(_SEPARATORS).join(parts)
     if rng.random() < 0.1:
         text = json.dumps(text) if rng.random() < 0.5 else json.dumps([text])
     return text
+
+
+def is_fact(text: str) -> bool:
+    """Whether an ownership fact or table keeps this value when the function publishes it
+    (src/event.rs fact_value): one line, words separated by single spaces, at most 256 characters."""
+    return 0 < len(text) <= 256 and " ".join(text.split()) == text and text.isprintable()
+
+
+# Atlas project names (or the groupId that stands in for one), Atlas cluster names, Monte Carlo
+# group ids: real shapes, case variants, prefixes of one another, non-ASCII, and JSON text (moto
+# parses a String attribute's value as JSON, see DEPARTURES).
+PROJECTS = (
+    "Orders", "orders", "ORDERS", "Orders EU", "MyProject", "Payments", "payments-eu",
+    "5d1b6f8e8c2e4e2d3c4a5b6d", "Größe", "GRÖSSE", "Été", "été", "中文项目", "İstanbul", "istanbul",
+    '"Orders"', '["Orders"]', "x", "X",
+)
+CLUSTERS = (
+    "orders-prod", "orders-prod-2", "orders-staging", "Orders-Prod", "ORDERS-PROD", "orders",
+    "payments-prod", "Cluster0", "cluster0", "prod", "ǅemal-prod", "ǆemal-prod", '"orders-prod"',
+    '["orders-prod", "payments-prod"]', "{}", "x",
+)
+GROUPS = (
+    "zeus:ares", "Zeus:Ares", "ZEUS:ARES", "zeus", "warehouse:sales", "warehouse:sales-eu",
+    "warehouse", "sales", "ẞ:straße", "ß:strasse", '"zeus:ares"', '{"zeus": 1}', "x",
+)
+# Monte Carlo table ids and names. One-letter names and names made of JSON's own characters tell
+# element matching from matching the characters of the array's JSON text (see DEPARTURES), and
+# names that are JSON text tell element matching from matching the whole text.
+TABLES = (
+    "analytics:prod.orders", "analytics:prod.users", "analytics:prod.items",
+    "analytics:staging.orders", "Analytics:Prod.Orders", "ANALYTICS:PROD.ORDERS",
+    "warehouse:sales.orders", "db:s.t1", "db:s.t2", "orders", "Orders", "ORDERS", "artemis", "t4",
+    "a", "b", "ab", "ba", "x", "é", "É", "ö", "Ö", "中", "表", "ß", "ẞ", "[", "]", ",", '"', "\\",
+    'quote"inside', "back\\slash", '"orders"', '["orders"]', '["a","b"]', "123", "null", "true",
+)
+# Tables of the one-table arrays, whose whole JSON text a policy value sometimes is.
+SHORT_TABLES = ("orders", "a", "analytics:prod.orders", "Orders")
+
+
+def _fact(rng: random.Random, attribute: str) -> str:
+    """A project, cluster, group or table name: usually a listed one, sometimes generated."""
+    if rng.random() < 0.85:
+        return rng.choice(_pool(attribute))
+    return _random_text(rng)
+
+
+def _tables(rng: random.Random) -> list[str]:
+    """A tables attribute: often one short table, else 1 to TABLES_MAX distinct names."""
+    if rng.random() < 0.35:
+        return [rng.choice(SHORT_TABLES)]
+    tables: list[str] = []
+    for _ in range(rng.randint(1, TABLES_MAX)):
+        table = _fact(rng, ARRAY)
+        if table not in tables:
+            tables.append(table)
+    return tables
 
 
 def _pool(attribute: str) -> tuple[str, ...]:
@@ -100,11 +188,18 @@ def _pool(attribute: str) -> tuple[str, ...]:
         "status": STATUSES,
         "severity": SEVERITIES,
         "event_type": REAL_EVENT_TYPES + ODD_EVENT_TYPES,
+        "project": PROJECTS,
+        "cluster": CLUSTERS,
+        "group": GROUPS,
+        "tables": TABLES,
     }[attribute]
 
 
 def _target(rng: random.Random, attribute: str) -> str:
     """A string a policy value is built from: usually one the attribute takes, so tests can pass."""
+    if attribute == ARRAY and rng.random() < 0.06:
+        # The whole JSON text of a one- or two-table array (a departure).
+        return array_text(rng.sample(SHORT_TABLES, rng.choice((1, 1, 2))))
     if rng.random() < 0.85:
         return rng.choice(_pool(attribute))
     return _random_event_type(rng)
@@ -134,7 +229,10 @@ def _recase(rng: random.Random, text: str) -> str:
 
 
 def _random_value(rng: random.Random, attribute: str) -> Any:
-    """One element of a key's list of values."""
+    """One element of a key's list of values. On the attributes that can be absent, `exists` is
+    more frequent, and comes after other values in the list as often as before them."""
+    if attribute not in ALWAYS and rng.random() < 0.12:
+        return {"exists": rng.random() < 0.4}
     r = rng.random()
     t = _target(rng, attribute)
     if r < 0.28:
@@ -157,8 +255,18 @@ def _random_value(rng: random.Random, attribute: str) -> Any:
     return {"exists": rng.random() < 0.7}
 
 
+def _random_keys(rng: random.Random, count: int) -> list[str]:
+    """count distinct attributes; tables twice as likely as any other."""
+    keys: list[str] = []
+    while len(keys) < count:
+        key = rng.choice(ATTRIBUTES + (ARRAY,))
+        if key not in keys:
+            keys.append(key)
+    return keys
+
+
 def _random_object(rng: random.Random, depth: int) -> dict[str, Any]:
-    keys = rng.sample(ATTRIBUTES, rng.choice((1, 1, 2, 2, 2, 3, 4)))
+    keys = _random_keys(rng, rng.choice((1, 1, 2, 2, 2, 3, 4)))
     policy: dict[str, Any] = {
         key: [_random_value(rng, key) for _ in range(rng.choice((1, 1, 1, 2, 2, 3, 4)))]
         for key in keys
@@ -215,6 +323,20 @@ FIXED_POLICIES: tuple[dict[str, Any], ...] = (
         ],
     },
     {"$or": [{"severity": ["critical"]}, {"provider": ["monte-carlo"], "status": ["open"]}]},
+    # docs/severity.md's worked example and docs/routes.md's on the ownership facts.
+    {"cluster": ["orders-prod"]},
+    {"cluster": ["orders-prod"], "event_type": [{"prefix": "OUTSIDE_"}]},
+    {"provider": ["monte-carlo"], "tables": [{"prefix": "analytics:prod."}]},
+    {"tables": ["analytics:prod.orders"]},
+    {"tables": [{"anything-but": {"prefix": "analytics:staging."}}]},
+    {"tables": [{"anything-but": ["analytics:prod.orders"]}]},
+    {"tables": [{"anything-but": ["a"]}, "b"]},
+    {"tables": [{"equals-ignore-case": "analytics:prod.orders"}]},
+    {"tables": ['["orders"]']},
+    {"project": [{"exists": False}], "group": [{"exists": True}]},
+    {"cluster": ["orders-prod", {"exists": False}]},
+    {"cluster": [{"exists": False}, "orders-prod"]},
+    {"group": [{"prefix": "warehouse:"}, {"anything-but": "zeus:ares"}]},
 )
 
 
@@ -244,39 +366,102 @@ def policies(
     return out
 
 
-def attribute_sets(seed: int, count: int) -> list[dict[str, str]]:
+def attribute_sets(seed: int, count: int) -> list[dict[str, Any]]:
     """Every provider x status x severity once (with a random event type), every listed event type
-    once, then random sets: at least 90 + len(REAL_EVENT_TYPES + ODD_EVENT_TYPES) in all."""
+    once, every listed project, cluster and group once, every listed table (5 to a set), then
+    random sets up to `count`. Elsewhere each ownership fact is present in about 60% of the sets and
+    tables in 65% (a third of them one short table)."""
     rng = random.Random(seed)
     out = [
-        {"provider": p, "status": s, "severity": v, "event_type": _random_event_type(rng)}
+        _random_set(rng, _random_event_type(rng), provider=p, status=s, severity=v)
         for p in PROVIDERS
         for s in STATUSES
         for v in SEVERITIES
     ]
     for event_type in REAL_EVENT_TYPES + ODD_EVENT_TYPES:
         out.append(_random_set(rng, event_type))
+    for attribute in OWNERSHIP:
+        for value in _pool(attribute):
+            out.append({**_random_set(rng, _random_event_type(rng)), attribute: value})
+    shuffled = list(TABLES)
+    rng.shuffle(shuffled)
+    for start in range(0, len(shuffled), 5):
+        out.append({**_random_set(rng, _random_event_type(rng)), ARRAY: shuffled[start:start + 5]})
     while len(out) < count:
         out.append(_random_set(rng, _random_event_type(rng)))
+    for attributes in out:
+        _check_set(attributes)
     return out
 
 
-def _random_set(rng: random.Random, event_type: str) -> dict[str, str]:
-    return {
-        "provider": rng.choice(PROVIDERS),
-        "status": rng.choice(STATUSES),
-        "severity": rng.choice(SEVERITIES),
+def _random_set(rng: random.Random, event_type: str, **always: str) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "provider": always.get("provider") or rng.choice(PROVIDERS),
+        "status": always.get("status") or rng.choice(STATUSES),
+        "severity": always.get("severity") or rng.choice(SEVERITIES),
         "event_type": event_type,
     }
+    for attribute in OWNERSHIP:
+        if rng.random() < 0.6:
+            out[attribute] = _fact(rng, attribute)
+    if rng.random() < 0.65:
+        out[ARRAY] = _tables(rng)
+    return out
 
 
-def moto_matches(policy: dict[str, Any], attributes: dict[str, str]) -> bool:
+def _check_set(attributes: dict[str, Any]) -> None:
+    """What the function can publish: src/event.rs Attributes."""
+    assert all(isinstance(attributes[a], str) and attributes[a] for a in ALWAYS), attributes
+    for attribute in OWNERSHIP:
+        assert attribute not in attributes or is_fact(attributes[attribute]), attributes
+    if ARRAY in attributes:
+        tables = attributes[ARRAY]
+        assert 0 < len(tables) <= TABLES_MAX and len(set(tables)) == len(tables), attributes
+        assert all(is_fact(t) for t in tables), attributes
+    assert set(attributes) <= set(ATTRIBUTES), attributes
+
+
+def array_text(values: list[str]) -> str:
+    """A String.Array's value as the function writes it: serde_json's compact JSON array (no
+    spaces, non-ASCII as is, `"` and `\\` escaped)."""
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":"))
+
+
+def wire_attributes(attributes: dict[str, Any]) -> dict[str, dict[str, str]]:
+    """The MessageAttributes of the Publish call src/publish/sns.rs makes for these attributes
+    (event.rs Attributes::typed): the present Strings in their order, then tables."""
+    wire = {
+        name: {"DataType": "String", "StringValue": attributes[name]}
+        for name in ALWAYS + OWNERSHIP
+        if name in attributes
+    }
+    if ARRAY in attributes:
+        wire[ARRAY] = {"DataType": "String.Array", "StringValue": array_text(attributes[ARRAY])}
+    return wire
+
+
+def from_sqs(message_attributes: dict[str, dict[str, str]]) -> dict[str, Any]:
+    """An attribute set from the MessageAttributes of an SQS message delivered raw: what a filter
+    reads (a String.Array's JSON array as its list of values)."""
+    out: dict[str, Any] = {}
+    for name, value in message_attributes.items():
+        if value["DataType"] == "String.Array":
+            out[name] = json.loads(value["StringValue"])
+        else:
+            out[name] = value["StringValue"]
+    return out
+
+
+def moto_matches(policy: dict[str, Any], attributes: dict[str, Any]) -> bool:
     """moto's own verdict, computed as moto's server does for a subscription with
-    FilterPolicyScope=MessageAttributes and String attributes."""
+    FilterPolicyScope=MessageAttributes: the Publish call's MessageAttributes (wire_attributes, as
+    src/publish/sns.rs sends them) through moto's own Publish-side transform, then its matcher."""
+    from moto.sns.responses import SNSResponse
     from moto.sns.utils import FilterPolicyMatcher
 
-    message_attributes = {k: {"Type": "String", "Value": v} for k, v in attributes.items()}
-    return FilterPolicyMatcher(policy, "MessageAttributes").matches(message_attributes, "")
+    # It uses nothing from the response instance.
+    received = SNSResponse._transform_message_attributes(None, wire_attributes(attributes))  # type: ignore[arg-type]
+    return FilterPolicyMatcher(policy, "MessageAttributes").matches(received, "")
 
 
 # --- What moto does differently, and what the documentation says -----------------------------------
@@ -284,6 +469,10 @@ def moto_matches(policy: dict[str, Any], attributes: dict[str, str]) -> bool:
 IGNORE_CASE = "equals-ignore-case-policy-value-not-lower-case"
 JSON_TEXT = "exact-match-on-json-text-value"
 ANYTHING_BUT_SUFFIX = "anything-but-suffix"
+ABSENT = "absent-attribute-before-exists-false"
+ARRAY_PREFIX_SUFFIX = "prefix-suffix-on-string-array"
+ARRAY_ANYTHING_BUT = "anything-but-on-string-array-characters"
+ARRAY_WHOLE_TEXT = "string-array-whole-json-text"
 
 
 @dataclass(frozen=True)
@@ -347,16 +536,54 @@ DEPARTURES: tuple[Departure, ...] = (
         "count as well (by default) so that each can also be a moto subscription",
     ),
     Departure(
-        name="absent-attribute-before-exists-false",
-        kind="unreachable",
+        name=ABSENT,
+        kind="match",
         moto="returns no-match as soon as a string, equals-ignore-case or anything-but value meets "
         "an absent attribute (utils.py _field_match: if field not in dict_body: return False), "
         'before reaching a later {"exists": false} in the same list: ["x", {"exists": false}] '
         'does not match a message without the attribute, [{"exists": false}, "x"] does',
         documentation="attribute-key-matching.html: exists false matches messages without the "
-        "attribute; the values in a list are ORed, in any order",
-        why="never exercised: every alert carries all four attributes; src/route.rs follows the "
-        "documentation and its unit tests cover absent attributes",
+        "attribute; and-or-logic.html: the values in a key's list are ORed, in any order",
+        why="project, cluster, group and tables are absent whenever the alert does not state them: "
+        '{"cluster": ["orders-prod", {"exists": false}]} must take the alerts of orders-prod and '
+        "those that name no cluster, whichever order the values are written in",
+    ),
+    Departure(
+        name=ARRAY_PREFIX_SUFFIX,
+        kind="match",
+        moto='matches prefix and suffix only on attributes of Type String (utils.py _field_match: '
+        'if attr["Type"] == "String"), so {"prefix": …} and {"suffix": …} never match a '
+        "String.Array",
+        documentation="string-value-matching.html, Exact matching: \"For String.Array type "
+        'attributes, each element in the array is treated as a separate string for matching '
+        'purposes"; subscription-filter-policy-constraints.html: SNS compares policy properties '
+        "with String and String.Array attributes",
+        why='the documented way for a data team to take its tables is a prefix on them '
+        '({"tables": [{"prefix": "analytics:prod."}]}, docs/severity.md); a route that never '
+        "matches is the worst outcome",
+    ),
+    Departure(
+        name=ARRAY_ANYTHING_BUT,
+        kind="match",
+        moto="tests anything-but on the characters of a String.Array's JSON text, not on its "
+        'elements (utils.py _field_match: actual_values = list(attr["Value"])): '
+        '{"anything-but": ["analytics:prod.orders"]} matches every array (no character equals '
+        'the name), {"anything-but": ["a"]} refuses every array with an "a" anywhere in its '
+        'text, {"anything-but": {"prefix": "a"}} likewise',
+        documentation='string-value-matching.html, Anything-but matching: "For String.Array type '
+        'attributes, it matches if none of the array elements are listed in the policy property"',
+        why="an operator excluding a table means the table: moto's reading delivers the incidents "
+        "that name it and drops unrelated ones",
+    ),
+    Departure(
+        name=ARRAY_WHOLE_TEXT,
+        kind="match",
+        moto="compares a String.Array's whole JSON text with an exact or equals-ignore-case value "
+        "before its elements (utils.py _str_exact_match: if value == rule), so the policy value "
+        '"[\\"orders\\"]" matches the array ["orders"]',
+        documentation="string-value-matching.html, Exact matching: each element of a "
+        "String.Array is matched as a separate string",
+        why="the JSON text is how SNS carries the array, not one of its values",
     ),
 )
 
@@ -368,7 +595,7 @@ OR_COMPLEXITY_EXAMPLE: dict[str, Any] = {
 }
 
 
-def documented_matches(policy: dict[str, Any], attributes: dict[str, str]) -> bool:
+def documented_matches(policy: dict[str, Any], attributes: dict[str, Any]) -> bool:
     """The SNS documentation's verdict, one line per documented rule:
     https://docs.aws.amazon.com/sns/latest/dg/and-or-logic.html (keys AND, values OR, "$or"),
     https://docs.aws.amazon.com/sns/latest/dg/string-value-matching.html (the string operators),
@@ -376,13 +603,13 @@ def documented_matches(policy: dict[str, Any], attributes: dict[str, str]) -> bo
     return _evaluate(policy, attributes, frozenset())
 
 
-def moto_model(policy: dict[str, Any], attributes: dict[str, str]) -> bool:
+def moto_model(policy: dict[str, Any], attributes: dict[str, Any]) -> bool:
     """documented_matches with every "match" departure's quirk turned on: the claim, checked by
     tests/route_differential.rs, is that this equals moto_matches on every policy generated here."""
     return _evaluate(policy, attributes, frozenset(MATCH_DEPARTURES))
 
 
-def departures_for(policy: dict[str, Any], attributes: dict[str, str]) -> list[str]:
+def departures_for(policy: dict[str, Any], attributes: dict[str, Any]) -> list[str]:
     """The "match" departures that make moto's verdict differ from the documentation's on this
     pair (each alone, or all of them when only their combination does). Empty: moto's verdict is
     the documented one."""
@@ -397,26 +624,65 @@ def departures_for(policy: dict[str, Any], attributes: dict[str, str]) -> list[s
     return names
 
 
-def _evaluate(policy: dict[str, Any], attributes: dict[str, str], quirks: frozenset[str]) -> bool:
+def _evaluate(policy: dict[str, Any], attributes: dict[str, Any], quirks: frozenset[str]) -> bool:
     for key, values in policy.items():
         if key == "$or":
             if not any(_evaluate(branch, attributes, quirks) for branch in values):
                 return False
-        elif not any(_test(rule, attributes.get(key), quirks) for rule in values):
+        elif not _key_matches(values, attributes.get(key), quirks):
             return False
     return True
 
 
-def _test(rule: Any, value: str | None, quirks: frozenset[str]) -> bool:
-    if isinstance(rule, str):
-        if value is None:
+def _key_matches(rules: list[Any], value: str | list[str] | None, quirks: frozenset[str]) -> bool:
+    """The values in a key's list are ORed."""
+    if value is None:
+        return _absent_matches(rules, quirks)
+    if isinstance(value, list):
+        text = array_text(value)
+        return any(_array_test(rule, value, text, quirks) for rule in rules)
+    return any(_test(rule, value, quirks) for rule in rules)
+
+
+def _absent_matches(rules: list[Any], quirks: frozenset[str]) -> bool:
+    """An absent attribute matches only {"exists": false}."""
+    for rule in rules:
+        if isinstance(rule, dict) and "exists" in rule:
+            if rule["exists"] is False:
+                return True
+        elif ABSENT in quirks and not (isinstance(rule, dict) and ("prefix" in rule or "suffix" in rule)):
             return False
+    return False
+
+
+def _array_test(rule: Any, values: list[str], text: str, quirks: frozenset[str]) -> bool:
+    """A value of the key's list on a String.Array: through any one element, but anything-but
+    through every element. `text` is the array's JSON text, as published."""
+    if isinstance(rule, str):
+        return rule in values or (ARRAY_WHOLE_TEXT in quirks and text == rule)
+    ((operator, operand),) = rule.items()
+    if operator == "exists":
+        return operand is True
+    if operator in ("prefix", "suffix"):
+        return ARRAY_PREFIX_SUFFIX not in quirks and any(_test(rule, v, quirks) for v in values)
+    if operator == "equals-ignore-case":
+        wanted = operand if IGNORE_CASE in quirks else operand.lower()
+        return any(v.lower() == wanted for v in values) or (
+            ARRAY_WHOLE_TEXT in quirks and text.lower() == wanted
+        )
+    if operator == "anything-but":
+        units = list(text) if ARRAY_ANYTHING_BUT in quirks else values
+        return all(_test(rule, unit, quirks) for unit in units)
+    raise ValueError(f"not in the supported subset: {rule!r}")
+
+
+def _test(rule: Any, value: str, quirks: frozenset[str]) -> bool:
+    """A value of the key's list on a present String attribute."""
+    if isinstance(rule, str):
         return value == rule or (JSON_TEXT in quirks and _json_contains(value, rule))
     ((operator, operand),) = rule.items()
     if operator == "exists":
-        return operand == (value is not None)
-    if value is None:
-        return False
+        return operand is True
     if operator == "prefix":
         return value.startswith(operand)
     if operator == "suffix":
@@ -459,9 +725,12 @@ def _bits(flags: list[bool]) -> str:
 
 def differential(seed: int, policy_count: int, attribute_count: int) -> Iterator[str]:
     """The lines tests/route_differential.rs reads, one JSON object each. First:
-    {"attributes": [[provider, status, severity, event_type], …], "departures": [{name, kind, …}],
-     "or_complexity_example": {…}, "moto_accepts_or_complexity_example": bool}
-    then per policy (policies(seed, policy_count, moto_subscribable=False)), in order:
+    {"attributes": [{"provider": …, "tables": […], …}, …], "wire": [[[name, DataType, StringValue],
+     …], …], "departures": [{name, kind, …}], "or_complexity_example": {…},
+     "moto_accepts_or_complexity_example": bool}
+    where "wire" holds, per attribute set, the MessageAttributes moto_matches gives moto (in
+    wire_attributes' order); then per policy (policies(seed, policy_count, moto_subscribable=False)),
+    in order:
     {"policy": {…}, "sns_combinations": n, "moto_accepts": bool,
      "moto": "0110…", "moto_model": "0110…", "documented": "0110…",
      "departures": [[attribute set index, [name, …]], …]}
@@ -470,7 +739,11 @@ def differential(seed: int, policy_count: int, attribute_count: int) -> Iterator
     sets = attribute_sets(seed, attribute_count)
     yield _compact(
         {
-            "attributes": [[s[a] for a in ATTRIBUTES] for s in sets],
+            "attributes": sets,
+            "wire": [
+                [[name, v["DataType"], v["StringValue"]] for name, v in wire_attributes(s).items()]
+                for s in sets
+            ],
             "departures": [d.__dict__ for d in DEPARTURES],
             "or_complexity_example": OR_COMPLEXITY_EXAMPLE,
             "moto_accepts_or_complexity_example": moto_accepts(OR_COMPLEXITY_EXAMPLE),
