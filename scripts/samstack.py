@@ -50,7 +50,9 @@ STANDIN_REPO = "alert-relay-lambda-standin"
 STANDIN_IMAGE = f"{STANDIN_REPO}:al2023"
 STANDIN_LABEL = "alert-relay.standin-digest"
 # Declared only in the derived template (scripts/local-template), filled from --env-vars.
-LOCAL_VARIABLES = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"]
+# ATLAS_API_CLIENT_SECRET: the stand-in Atlas Admin API's fake secret under make sam-run (deployed,
+# the secret comes from Secrets Manager: ATLAS_API_CLIENT_SECRET_ARN).
+LOCAL_VARIABLES = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ATLAS_API_CLIENT_SECRET"]
 HOST_ALIAS = "host.docker.internal"
 
 
