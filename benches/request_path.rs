@@ -35,7 +35,8 @@ use aws_sdk_sns::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_sns::config::{
     BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
 };
-use criterion::{BatchSize, Criterion, SamplingMode, Throughput};
+use criterion::measurement::WallTime;
+use criterion::{BatchSize, BenchmarkGroup, Criterion, SamplingMode, Throughput};
 use hmac::{Hmac, KeyInit, Mac};
 use lambda_http::Request;
 use lambda_http::request::LambdaRequest;
@@ -403,6 +404,18 @@ fn ready<F: Future>(future: F) -> F::Output {
     }
 }
 
+/// Times `run` on the request of `event`, built afresh for each iteration outside the timing.
+fn time_requests<R>(
+    group: &mut BenchmarkGroup<'_, WallTime>,
+    name: &str,
+    event: &[u8],
+    mut run: impl FnMut(Request) -> R,
+) {
+    group.bench_function(name, |b| {
+        b.iter_batched(|| request(event), &mut run, BatchSize::SmallInput)
+    });
+}
+
 /// The request `main` hands the relay for an event's bytes.
 fn request(event: &[u8]) -> Request {
     let event: LambdaRequest = serde_json::from_slice(event).expect("API Gateway event");
@@ -510,12 +523,8 @@ fn request_path(c: &mut Criterion) {
         group.bench_function("floor", |b| {
             b.iter(|| floor(case.provider, key.as_bytes(), black_box(body)))
         });
-        group.bench_function("handle", |b| {
-            b.iter_batched(
-                || request(event),
-                |request| ready(relay.handle(request)),
-                BatchSize::SmallInput,
-            )
+        time_requests(&mut group, "handle", event, |request| {
+            ready(relay.handle(request))
         });
         group.bench_function("from_event", |b| {
             b.iter(|| ready(relay.handle(request(black_box(event)))))
@@ -532,12 +541,8 @@ fn request_path(c: &mut Criterion) {
             "{}",
             case.name
         );
-        group.bench_function("forged", |b| {
-            b.iter_batched(
-                || request(forgery),
-                |request| ready(relay.handle(request)),
-                BatchSize::SmallInput,
-            )
+        time_requests(&mut group, "forged", forgery, |request| {
+            ready(relay.handle(request))
         });
         group.finish();
     }
@@ -562,12 +567,8 @@ fn request_path(c: &mut Criterion) {
         assert_eq!(ready(relay.handle(request(forgery))).status(), 401);
         let mut group = c.benchmark_group(format!("monte-carlo-not-json-{size}"));
         group.throughput(Throughput::Bytes(body.len() as u64));
-        group.bench_function("forged", |b| {
-            b.iter_batched(
-                || request(forgery),
-                |request| ready(relay.handle(request)),
-                BatchSize::SmallInput,
-            )
+        time_requests(&mut group, "forged", forgery, |request| {
+            ready(relay.handle(request))
         });
         group.finish();
     }
@@ -594,19 +595,11 @@ fn request_path(c: &mut Criterion) {
         );
         let mut group = c.benchmark_group(format!("atlas-enrichment-{size}"));
         group.throughput(Throughput::Bytes(body.len() as u64));
-        group.bench_function("handle", |b| {
-            b.iter_batched(
-                || request(event),
-                |request| tokio.block_on(relay.handle(request)),
-                BatchSize::SmallInput,
-            )
+        time_requests(&mut group, "handle", event, |request| {
+            tokio.block_on(relay.handle(request))
         });
-        group.bench_function("handle_enriched_warm", |b| {
-            b.iter_batched(
-                || request(event),
-                |request| tokio.block_on(enriched.handle(request)),
-                BatchSize::SmallInput,
-            )
+        time_requests(&mut group, "handle_enriched_warm", event, |request| {
+            tokio.block_on(enriched.handle(request))
         });
         group.finish();
         assert_eq!(
@@ -639,12 +632,8 @@ fn request_path(c: &mut Criterion) {
 
             let mut group = c.benchmark_group(format!("routes-{topics}-{size}"));
             group.throughput(Throughput::Bytes(body.len() as u64));
-            group.bench_function("handle", |b| {
-                b.iter_batched(
-                    || request(event),
-                    |request| ready(relay.handle(request)),
-                    BatchSize::SmallInput,
-                )
+            time_requests(&mut group, "handle", event, |request| {
+                ready(relay.handle(request))
             });
             group.bench_function("sdk_publish", |b| {
                 b.iter(|| {

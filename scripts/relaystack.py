@@ -408,6 +408,26 @@ class Function:
     def stop(self) -> None:
         self.service.stop()
 
+    def log_size(self) -> int:
+        return self.service.log_path.stat().st_size
+
+    def logged_since(self, offset: int) -> list[dict]:
+        """The JSON objects (log records, EMF metrics) the function wrote in whole lines after byte
+        `offset` of its log (`log_size()` before a request)."""
+        with open(self.service.log_path, "rb") as log:
+            log.seek(offset)
+            text = log.read()
+        documents = []
+        for line in text[: text.rfind(b"\n") + 1].decode(errors="replace").splitlines():
+            start = line.find("{")
+            try:
+                document = json.loads(line[start:]) if start >= 0 else None
+            except ValueError:
+                continue
+            if isinstance(document, dict):
+                documents.append(document)
+        return documents
+
     def invoke(self, event_file: Path) -> dict:
         """`cargo lambda invoke --data-file`: the API Gateway response the function returned."""
         done = subprocess.run(

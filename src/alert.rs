@@ -53,15 +53,22 @@ impl Severity {
 
     /// The contract's words, as `SEVERITY_RULES` writes them (`unknown` is not one a rule sets).
     pub fn from_name(name: &str) -> Option<Severity> {
-        [
-            Severity::Critical,
-            Severity::Error,
-            Severity::Warning,
-            Severity::Info,
-        ]
-        .into_iter()
-        .find(|s| s.as_str() == name)
+        Self::KNOWN.into_iter().find(|s| s.as_str() == name)
     }
+
+    /// As [`Severity::from_name`], in any case (`CRITICAL`, `Warning`): how Atlas writes them.
+    pub fn from_name_any_case(name: &str) -> Option<Severity> {
+        Self::KNOWN
+            .into_iter()
+            .find(|s| s.as_str().eq_ignore_ascii_case(name))
+    }
+
+    const KNOWN: [Severity; 4] = [
+        Severity::Critical,
+        Severity::Error,
+        Severity::Warning,
+        Severity::Info,
+    ];
 }
 
 /// Where an alert's severity came from (`data.severity_source`): an operator asking "why was this

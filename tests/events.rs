@@ -46,41 +46,16 @@ struct Expected {
 /// The table of events/README.md whose header starts `| file |`.
 fn expected() -> Vec<Expected> {
     let readme = std::fs::read_to_string(events_dir().join("README.md")).expect("events/README.md");
-    let mut header: Option<Vec<String>> = None;
-    let mut rows = Vec::new();
-    for line in readme.lines() {
-        if !line.starts_with('|') {
-            header = None;
-            continue;
-        }
-        let cells: Vec<String> = line
-            .trim()
-            .trim_matches('|')
-            .split('|')
-            .map(|cell| cell.trim().trim_matches('`').to_owned())
-            .collect();
-        let Some(names) = &header else {
-            header = Some(cells);
-            continue;
-        };
-        if cells[0].starts_with("---") {
-            continue;
-        }
-        let cell = |name: &str| {
-            names
-                .iter()
-                .position(|n| n == name)
-                .map(|i| cells[i].clone())
-        };
-        if let (Some(file), Some(status)) = (cell("file"), cell("status")) {
-            rows.push(Expected {
-                file,
-                status: status.parse().expect("a numeric status"),
-                error: cell("error").filter(|e| !e.is_empty()),
-            });
-        }
-    }
-    rows
+    common::markdown_rows(&readme)
+        .into_iter()
+        .filter_map(|mut row| {
+            Some(Expected {
+                status: row.get("status")?.parse().expect("a numeric status"),
+                file: row.remove("file")?,
+                error: row.remove("error").filter(|e| !e.is_empty()),
+            })
+        })
+        .collect()
 }
 
 #[test]

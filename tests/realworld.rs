@@ -51,32 +51,10 @@ fn realworld_events() -> BTreeMap<String, String> {
             readme_path.display()
         )
     });
-    let mut header: Option<Vec<String>> = None;
-    let mut events = BTreeMap::new();
-    for line in readme.lines() {
-        if !line.starts_with('|') {
-            header = None;
-            continue;
-        }
-        let cells: Vec<String> = line
-            .trim()
-            .trim_matches('|')
-            .split('|')
-            .map(|cell| cell.trim().trim_matches('`').to_owned())
-            .collect();
-        let Some(names) = &header else {
-            header = Some(cells);
-            continue;
-        };
-        if cells[0].starts_with("---") {
-            continue;
-        }
-        let cell = |name: &str| names.iter().position(|n| n == name).map(|i| &cells[i]);
-        if let (Some(file), Some(event)) = (cell("file"), cell("X-MMS-Event")) {
-            events.insert(file.clone(), event.clone());
-        }
-    }
-    events
+    markdown_rows(&readme)
+        .into_iter()
+        .filter_map(|mut row| Some((row.remove("file")?, row.remove("X-MMS-Event")?)))
+        .collect()
 }
 
 fn json_files(dir: &Path) -> Vec<PathBuf> {

@@ -16,13 +16,25 @@ fn request_line(log: &str) -> Value {
         .unwrap_or_else(|| panic!("no request line in {log}"))
 }
 
-#[tokio::test]
-async fn a_header_the_body_contradicts_is_overruled_and_logged() {
+/// A relay publishing to `recording`, logging into the capture while the guard lives.
+fn logged_relay(
+    recording: &Recording,
+) -> (
+    LogCapture,
+    tracing::subscriber::DefaultGuard,
+    Relay<Recording>,
+) {
     let capture = LogCapture::default();
     let writer = capture.clone();
-    let _guard = tracing::subscriber::set_default(logging::subscriber(move || writer.clone()));
-    let recording = Recording::default();
+    let guard = tracing::subscriber::set_default(logging::subscriber(move || writer.clone()));
     let relay = Relay::new(config(), recording.clone()).with_metrics(Box::new(|_| {}));
+    (capture, guard, relay)
+}
+
+#[tokio::test]
+async fn a_header_the_body_contradicts_is_overruled_and_logged() {
+    let recording = Recording::default();
+    let (capture, _guard, relay) = logged_relay(&recording);
 
     // The seed's status is OPEN; the unsigned header claims the alert closed.
     let request = Http::signed(
@@ -44,10 +56,7 @@ async fn a_header_the_body_contradicts_is_overruled_and_logged() {
 
 #[tokio::test]
 async fn a_header_that_agrees_leaves_no_note() {
-    let capture = LogCapture::default();
-    let writer = capture.clone();
-    let _guard = tracing::subscriber::set_default(logging::subscriber(move || writer.clone()));
-    let relay = Relay::new(config(), Recording::default()).with_metrics(Box::new(|_| {}));
+    let (capture, _guard, relay) = logged_relay(&Recording::default());
 
     let request = Http::signed(
         Provider::Atlas,
@@ -63,10 +72,7 @@ async fn a_header_that_agrees_leaves_no_note() {
 
 #[tokio::test]
 async fn an_acknowledge_header_needs_the_acknowledgement_in_the_body() {
-    let capture = LogCapture::default();
-    let writer = capture.clone();
-    let _guard = tracing::subscriber::set_default(logging::subscriber(move || writer.clone()));
-    let relay = Relay::new(config(), Recording::default()).with_metrics(Box::new(|_| {}));
+    let (capture, _guard, relay) = logged_relay(&Recording::default());
 
     // A captured open alert replayed as acknowledged: the signed body has no acknowledgement.
     let request = Http::signed(

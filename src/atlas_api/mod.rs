@@ -24,6 +24,7 @@ use tokio::time::{Instant, timeout_at};
 use crate::alert::Severity;
 use crate::config::AtlasApiAccount;
 use crate::pipeline::{LookupFuture, SeverityLookup};
+use crate::providers::fields::is_object_id;
 use crate::providers::parse_object;
 use crate::secret::Secret;
 use token::Tokens;
@@ -375,7 +376,7 @@ impl Inner {
 
 /// An ObjectId, lower-cased: 24 hex digits, or nothing.
 fn object_id(id: &str) -> Option<String> {
-    (id.len() == 24 && id.bytes().all(|b| b.is_ascii_hexdigit())).then(|| id.to_ascii_lowercase())
+    is_object_id(id).then(|| id.to_ascii_lowercase())
 }
 
 /// `severityOverride` (CRITICAL, ERROR, WARNING, INFO, any case) of a `GroupAlertsConfig`, in the
@@ -387,7 +388,7 @@ fn severity_override(body: &[u8]) -> Result<Lookup, Reason> {
         Some(Value::String(name)) => name,
         Some(_) => return Err(Reason::Malformed),
     };
-    Ok(Severity::from_name(&name.to_ascii_lowercase())
+    Ok(Severity::from_name_any_case(name)
         .map_or(Lookup::Fallback(Reason::NoOverride), Lookup::Found))
 }
 

@@ -101,7 +101,7 @@ fn status(
 
 /// `CRITICAL`, `error`, `Warning`, … in any case; anything else says nothing.
 fn severity_word(word: &str) -> Option<Severity> {
-    Severity::from_name(&word.trim().to_ascii_lowercase())
+    Severity::from_name_any_case(word.trim())
 }
 
 /// Atlas sends no severity of its own, but a project can template its webhook's body and

@@ -147,13 +147,10 @@ fn tables<'a>(
     if let Some(payload) = payload {
         named(payload, &mut found);
     }
-    let mut unique: Vec<&str> = Vec::new();
-    for table in found {
-        if !unique.contains(&table) {
-            unique.push(table);
-        }
-    }
-    unique
+    // In order, each once: linear, as a 256 KiB incident may name thousands of tables.
+    let mut seen = std::collections::HashSet::new();
+    found.retain(|table| seen.insert(*table));
+    found
 }
 
 /// One line for an event of the list: "<table>: <what happened>", either part alone, or nothing.

@@ -444,3 +444,31 @@ impl alert_relay::pipeline::SeverityLookup for StandLookup {
         Box::pin(async move { answer })
     }
 }
+
+/// The rows of every Markdown table in `text`, each as its header's names to its cells (trimmed,
+/// backticks dropped), in order.
+pub fn markdown_rows(text: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut header: Option<Vec<String>> = None;
+    let mut rows = Vec::new();
+    for line in text.lines() {
+        if !line.starts_with('|') {
+            header = None;
+            continue;
+        }
+        let cells: Vec<String> = line
+            .trim()
+            .trim_matches('|')
+            .split('|')
+            .map(|cell| cell.trim().trim_matches('`').to_owned())
+            .collect();
+        let Some(names) = &header else {
+            header = Some(cells);
+            continue;
+        };
+        if cells[0].starts_with("---") {
+            continue;
+        }
+        rows.push(names.iter().cloned().zip(cells).collect());
+    }
+    rows
+}

@@ -80,23 +80,6 @@ def enriched(request, log_dir, moto, atlas_api, enrich_topics):
         atlas_api.reset()
 
 
-def log_documents(function, offset: int) -> list[dict]:
-    """The JSON lines (log records and EMF metrics) the function wrote after byte `offset`."""
-    with open(function.service.log_path, "rb") as log:
-        log.seek(offset)
-        text = log.read().decode(errors="replace")
-    documents = []
-    for line in text.splitlines():
-        start = line.find("{")
-        try:
-            document = json.loads(line[start:]) if start >= 0 else None
-        except ValueError:
-            continue
-        if isinstance(document, dict):
-            documents.append(document)
-    return documents
-
-
 @dataclass
 class Sent:
     status: int
@@ -110,7 +93,7 @@ class Sent:
 
 def send(moto, enriched: Enriched, signer, tmp_path) -> Sent:
     alert = atlas_alert(signer, tmp_path)
-    offset = enriched.function.service.log_path.stat().st_size
+    offset = enriched.function.log_size()
     started = time.monotonic()
     response = enriched.function.invoke(alert.event)
     seconds = time.monotonic() - started
@@ -118,7 +101,7 @@ def send(moto, enriched: Enriched, signer, tmp_path) -> Sent:
     got = {name: moto.receive_until(url, markers[name]) for name, url in enriched.queues.items()}
     deadline = time.monotonic() + 10
     while True:
-        documents = log_documents(enriched.function, offset)
+        documents = enriched.function.logged_since(offset)
         lines = [d for d in documents if d.get("message") == "request"]
         if lines or time.monotonic() > deadline:
             break

@@ -137,19 +137,7 @@ def request_lines(function, offset: int, wait: float = 10.0) -> list[dict]:
     """The request log lines the function wrote after byte `offset` of its log, once there is one."""
     deadline = time.monotonic() + wait
     while True:
-        with open(function.service.log_path, "rb") as log:
-            log.seek(offset)
-            text = log.read()
-        complete = text[: text.rfind(b"\n") + 1].decode(errors="replace")
-        lines = []
-        for line in complete.splitlines():
-            start = line.find("{")
-            try:
-                document = json.loads(line[start:]) if start >= 0 else None
-            except ValueError:
-                continue
-            if isinstance(document, dict) and document.get("message") == "request":
-                lines.append(document)
+        lines = [d for d in function.logged_since(offset) if d.get("message") == "request"]
         if lines or time.monotonic() > deadline:
             return lines
         time.sleep(0.05)
@@ -157,7 +145,7 @@ def request_lines(function, offset: int, wait: float = 10.0) -> list[dict]:
 
 def logged(function, send) -> tuple[object, dict]:
     """`send()`'s result and the one request log line it caused."""
-    offset = function.service.log_path.stat().st_size
+    offset = function.log_size()
     result = send()
     lines = request_lines(function, offset)
     assert len(lines) == 1, f"expected one request log line, got {lines}"

@@ -65,9 +65,18 @@ def secrets_proxy(moto):
         proxy.close()
 
 
-def start_with_secrets(proxy, arns) -> tuple[float, str]:
-    """Runs the binary until it stops: past its configuration (secrets read), it stops for want of
-    a Lambda Runtime API. Its run time and output."""
+def start_with_secrets(proxy, arns, fault: str, seconds: float) -> tuple[float, str]:
+    """Runs the binary, every GetSecretValue meeting `fault` for `seconds`, until it stops: past its
+    configuration (secrets read), it stops for want of a Lambda Runtime API. Its run time and output."""
+    proxy.heal()
+    proxy.fail(fault, actions={"GetSecretValue"}, hang_seconds=seconds)
+    try:
+        return _run_with_secrets(proxy, arns)
+    finally:
+        proxy.heal()
+
+
+def _run_with_secrets(proxy, arns) -> tuple[float, str]:
     if not BINARY.exists():
         pytest.fail(f"{BINARY} is missing: run `make e2e` (it builds it)")
     env = {**stack.FAKE_AWS, "ALERT_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:alerts",
@@ -80,12 +89,7 @@ def start_with_secrets(proxy, arns) -> tuple[float, str]:
 
 def test_six_slow_secrets_are_read_at_once(secrets_proxy):
     proxy, arns = secrets_proxy
-    proxy.heal()
-    proxy.fail("slow", actions={"GetSecretValue"}, hang_seconds=1.8)
-    try:
-        seconds, output = start_with_secrets(proxy, arns)
-    finally:
-        proxy.heal()
+    seconds, output = start_with_secrets(proxy, arns, "slow", 1.8)
     # Configured (every secret read): it got as far as looking for the Runtime API.
     assert "AWS_LAMBDA_FUNCTION_NAME" in output, output
     assert sum(r.outcome.startswith("slow") for r in proxy.requests) == 6
@@ -97,12 +101,7 @@ def test_six_slow_secrets_are_read_at_once(secrets_proxy):
 
 def test_a_hanging_secrets_manager_stops_the_start_inside_the_init_limit(secrets_proxy):
     proxy, arns = secrets_proxy
-    proxy.heal()
-    proxy.fail("hang", actions={"GetSecretValue"}, hang_seconds=30)
-    try:
-        seconds, output = start_with_secrets(proxy, arns)
-    finally:
-        proxy.heal()
+    seconds, output = start_with_secrets(proxy, arns, "hang", 30)
     assert "AWS_LAMBDA_FUNCTION_NAME" not in output
     # Each call stops at the SDK's 4.5 s operation timeout, and the whole fetch at 6 s: either way
     # the start fails naming a variable, not the secret.
