@@ -32,6 +32,7 @@ mod secret;
 pub mod secrets;
 pub mod severity;
 pub mod signature;
+pub mod state;
 
 pub use config::{Config, ConfigError};
 pub use handler::Relay;
