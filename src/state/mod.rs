@@ -2,13 +2,16 @@
 //! webhook. The stage between `normalize` and `deliver`:
 //! - [`decide`]: pure, what the table remembers of an alert and one event of it in, the
 //!   decision per target and what to remember next out;
-//! - [`Store`]: where the state lives (DynamoDB in Lambda, `publish::state_table`), behind a
-//!   small trait, so that the stateless relay is the same pipeline with no store.
+//! - [`item`]: the table's items (an alert's state, a silence) in DynamoDB's attribute types,
+//!   without the SDK, shared by the function and the signer;
+//! - [`Silence`]: maintenance windows, written by `alert-relay-sign silence`.
 
 mod decide;
+pub mod item;
+mod silence;
 
-pub use decide::Decision;
 pub use decide::{
-    AlertState, HANDLED_MAX, Handled, Incoming, Lifecycle, MIN_REPEAT_AFTER, Millis, Notify,
-    Policy, Reason, Silenced, Stored, Target, Told, Verdict, Why, decide, rank,
+    AlertState, Decision, HANDLED_MAX, Handled, Incoming, Lifecycle, MIN_REPEAT_AFTER, Millis,
+    Notify, Policy, Reason, Silenced, Stored, Target, Told, Verdict, Why, decide, rank,
 };
+pub use silence::{SILENCE_PK, Silence, SilenceError, parse_duration, parse_match};
