@@ -129,6 +129,9 @@ pub struct Alert {
     pub title: Option<String>,
     pub summary: Option<String>,
     pub occurred_at: Option<OffsetDateTime>,
+    /// The sender's own time of its last change to the alert (Atlas's `updated`): alert state
+    /// orders events by it, and treats an older one as stale.
+    pub updated_at: Option<OffsetDateTime>,
     pub url: Option<String>,
     pub resource: Map<String, Value>,
     pub ownership: Ownership,
@@ -166,6 +169,7 @@ impl Alert {
             title: None,
             summary: None,
             occurred_at: None,
+            updated_at: None,
             url: None,
             resource: Map::new(),
             ownership: Ownership::default(),

@@ -5,7 +5,7 @@
 
 use crate::pipeline::{Admission, Settings};
 use crate::providers::{Fetched, Provider, ProviderConfig, SettingsError};
-use crate::route::{RouteError, Routes, is_sns_topic_arn};
+use crate::route::{Millis, Policy, RouteError, Routes, is_sns_topic_arn, parse_duration};
 use crate::secret::Secret;
 use crate::severity::{RuleError, SeverityRules};
 
@@ -28,7 +28,20 @@ pub struct Config {
     pub fallback_queue_url: Option<String>,
     /// The Atlas service account that reads alert configurations (`ATLAS_API_CLIENT_ID`).
     pub atlas_api: Option<AtlasApiAccount>,
+    /// Alert state (`ALERT_STATE_TABLE`); none: every verified webhook is published.
+    pub state: Option<StateTable>,
 }
+
+/// `ALERT_STATE_TABLE` and `ALERT_STATE_RETENTION`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateTable {
+    /// The table's name or ARN.
+    pub table: String,
+    /// How long an alert's records outlive its last event (default 30 days).
+    pub retention: Millis,
+}
+
+pub const DEFAULT_STATE_RETENTION: Millis = 30 * 86_400_000;
 
 /// An Atlas Admin API service account: OAuth 2.0 client credentials, and where the API is.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -45,6 +58,9 @@ pub enum ConfigError {
     Missing(&'static str),
     #[error("{var} is invalid: {reason}")]
     Invalid { var: String, reason: &'static str },
+    /// A value whose reason quotes it (never a secret's variable).
+    #[error("{var} is invalid: {reason}")]
+    Value { var: &'static str, reason: String },
     /// One route of `ALERT_ROUTES`, by its position counted from 1.
     #[error("ALERT_ROUTES route {position}: {reason}")]
     Route { position: usize, reason: String },
@@ -104,7 +120,21 @@ impl Config {
                 "not an SNS topic ARN (arn:<partition>:sns:<region>:<account>:<name>)",
             ));
         }
-        let routes = Routes::parse(topic_arn, get(crate::route::VARIABLE).as_deref())?;
+        let default_policy = Policy::parse(
+            get("ALERT_TOPIC_NOTIFY").as_deref(),
+            get("ALERT_TOPIC_REPEAT_AFTER").as_deref(),
+        )
+        .map_err(|reason| ConfigError::Value {
+            var: if reason.starts_with("notify") {
+                "ALERT_TOPIC_NOTIFY"
+            } else {
+                "ALERT_TOPIC_REPEAT_AFTER"
+            },
+            reason,
+        })?;
+        let routes = Routes::parse(topic_arn, get(crate::route::VARIABLE).as_deref())?
+            .with_default_policy(default_policy);
+        let state = state_table(get)?;
 
         let max_body_bytes = match get("MAX_BODY_BYTES") {
             None => DEFAULT_MAX_BODY_BYTES,
@@ -166,6 +196,7 @@ impl Config {
             },
             fallback_queue_url,
             atlas_api,
+            state,
         })
     }
 
@@ -178,6 +209,42 @@ impl Config {
         self.settings.admission.providers[provider.index()] = settings;
         self
     }
+}
+
+/// `ALERT_STATE_TABLE` turns alert state on; `ALERT_STATE_RETENTION` says for how long.
+fn state_table(get: impl Fn(&str) -> Option<String>) -> Result<Option<StateTable>, ConfigError> {
+    let retention = match get("ALERT_STATE_RETENTION") {
+        None => DEFAULT_STATE_RETENTION,
+        Some(text) => match parse_duration(&text) {
+            Some(retention) if retention >= 86_400_000 => retention,
+            Some(_) => return Err(invalid("ALERT_STATE_RETENTION", "shorter than a day (1d)")),
+            None => {
+                return Err(invalid(
+                    "ALERT_STATE_RETENTION",
+                    "not a duration such as \"30d\" or \"12w\"",
+                ));
+            }
+        },
+    };
+    let Some(table) = get("ALERT_STATE_TABLE").map(|t| t.trim().to_owned()) else {
+        return Ok(None);
+    };
+    // A name (3 to 255 of A-Z a-z 0-9 _ - .) or a table ARN.
+    let name = match table.strip_prefix("arn:") {
+        Some(arn) => arn.rsplit_once(":table/").map_or("", |(_, name)| name),
+        None => table.as_str(),
+    };
+    let valid = (3..=255).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b));
+    if !valid {
+        return Err(invalid(
+            "ALERT_STATE_TABLE",
+            "not a DynamoDB table name or ARN (arn:<partition>:dynamodb:<region>:<account>:table/<name>)",
+        ));
+    }
+    Ok(Some(StateTable { table, retention }))
 }
 
 /// `ATLAS_API_CLIENT_ID` turns the lookup on; its secret is `ATLAS_API_CLIENT_SECRET` or what

@@ -64,9 +64,50 @@ struct Data<'a> {
     url: Option<&'a str>,
     resource: &'a Map<String, Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    lifecycle: Option<&'a Lifecycle>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     raw: Option<&'a RawValue>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     raw_truncated: bool,
+}
+
+/// `data.lifecycle`, under alert state: the alert's story so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Lifecycle {
+    /// RFC 3339, as every time below.
+    pub first_seen: String,
+    /// Events of this alert so far, this one included (duplicates aside).
+    pub count: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previous_status: Option<Status>,
+    /// The event that opened the current (or last) episode.
+    pub opened_at: Option<String>,
+    pub opened_event_id: Option<String>,
+    /// On `resolved` and `cancelled`: how long the episode was open.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duration_seconds: Option<i64>,
+}
+
+impl Lifecycle {
+    /// `1h 40m`, `3m 5s`, `2d 4h`: how long it was open, for readers.
+    pub fn duration_text(&self) -> Option<String> {
+        let seconds = self.duration_seconds?;
+        let (d, h, m, s) = (
+            seconds / 86_400,
+            seconds % 86_400 / 3_600,
+            seconds % 3_600 / 60,
+            seconds % 60,
+        );
+        Some(match (d, h, m) {
+            (0, 0, 0) => format!("{s}s"),
+            (0, 0, _) if s > 0 => format!("{m}m {s}s"),
+            (0, 0, _) => format!("{m}m"),
+            (0, _, 0) => format!("{h}h"),
+            (0, _, _) => format!("{h}h {m}m"),
+            (_, 0, _) => format!("{d}d"),
+            _ => format!("{d}d {h}h"),
+        })
+    }
 }
 
 /// The SNS message attributes every publish of an alert carries, so that a subscription filter
@@ -201,6 +242,10 @@ pub struct Event<'a> {
     pub resource: Map<String, Value>,
     /// The body verbatim, when it could fit a message at all.
     pub raw: Option<&'a RawValue>,
+    /// The sender's time of its last change to the alert, when it says one.
+    pub updated_at: Option<OffsetDateTime>,
+    /// Under alert state, what the table knows of the alert's life.
+    pub lifecycle: Option<Lifecycle>,
     pub subject: String,
     pub attributes: Attributes,
 }
@@ -270,6 +315,8 @@ impl<'a> Event<'a> {
             url: alert.url,
             resource: alert.resource,
             raw,
+            updated_at: alert.updated_at,
+            lifecycle: None,
             subject,
             attributes,
         })
@@ -299,6 +346,7 @@ impl<'a> Event<'a> {
                 occurred_at: &self.occurred_at,
                 url: self.url.as_deref(),
                 resource: &self.resource,
+                lifecycle: self.lifecycle.as_ref(),
                 raw,
                 raw_truncated: raw.is_none(),
             },

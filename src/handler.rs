@@ -1,21 +1,23 @@
 //! A webhook: the stages of `pipeline` in their order, `admit` → `normalize` → `deliver` →
 //! `respond`; and a fallback-queue batch, handed to `redrive`. No provider logic lives here.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use lambda_http::request::LambdaRequest;
-use lambda_http::{Body, Request, Response};
+use lambda_http::{Body, Request, RequestExt as _, Response};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::alert::StatusConflict;
 use crate::metrics;
+use crate::pipeline::remember::millis;
 use crate::pipeline::{
-    Answer, Assessment, Deliverer, Delivery, Failed, Keep, MetricsSink, Normalized, Outcome,
-    Settings, SeverityLookup, admit, normalize, respond,
+    Answer, Assessment, Deliverer, Delivery, Failed, Keep, Memory, MetricsSink, Normalized,
+    Outcome, Recall, Settings, SeverityLookup, TargetOutcome, Unreadable, admit, normalize,
+    respond,
 };
 use crate::providers::{Credential, Provider};
 use crate::publish::{Fallback, NoFallback, Publisher};
@@ -31,7 +33,12 @@ pub struct Relay<P, Q = NoFallback> {
     lookup: Option<Box<dyn SeverityLookup>>,
     /// When a request is received: an alert without a time of its own is dated by it.
     clock: fn() -> OffsetDateTime,
+    /// Alert state (`ALERT_STATE_TABLE`), when configured.
+    memory: Option<Memory>,
 }
+
+/// How long a claim lasts when the invocation says no deadline (outside Lambda).
+const CLAIM_WITHOUT_DEADLINE: Duration = Duration::from_secs(30);
 
 /// What the stages learned of a request, whatever its end.
 #[derive(Default)]
@@ -41,6 +48,8 @@ struct Seen {
     event_id: Option<String>,
     assessment: Option<Assessment>,
     status_conflict: Option<StatusConflict>,
+    targets: Option<String>,
+    state_fallback: Option<&'static str>,
 }
 
 fn stdout_sink() -> MetricsSink {
@@ -63,6 +72,7 @@ impl<P: Publisher> Relay<P> {
             metrics: stdout_sink(),
             lookup: None,
             clock: OffsetDateTime::now_utc,
+            memory: None,
         }
     }
 }
@@ -79,7 +89,14 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             metrics: self.metrics,
             lookup: self.lookup,
             clock: self.clock,
+            memory: self.memory,
         }
+    }
+
+    /// Remembers alerts in `memory`: one notification per change, not per webhook.
+    pub fn with_memory(mut self, memory: Memory) -> Self {
+        self.memory = Some(memory);
+        self
     }
 
     /// Asks `lookup` for the severity of Atlas alerts their payload does not state.
@@ -116,6 +133,8 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             status_conflict: seen.status_conflict,
             result,
             elapsed: started.elapsed(),
+            targets: seen.targets,
+            state_fallback: seen.state_fallback,
         };
         respond(
             &outcome,
@@ -152,10 +171,9 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             event_id,
             assessment,
             status_conflict,
-            outbox,
+            event,
         } = normalize(
             verified,
-            &self.settings.routes,
             &self.settings.severity_rules,
             self.lookup.as_deref(),
             received,
@@ -164,26 +182,101 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         seen.event_id = Some(event_id);
         seen.assessment = assessment;
         seen.status_conflict = status_conflict;
-        let outbox = outbox?;
+        let mut event = event?;
+
+        let routes = &self.settings.routes;
+        let (outbox, claim) = match &self.memory {
+            None => (routes.outbox(&event).map_err(Unreadable::from)?, None),
+            Some(memory) => {
+                let state_started = Instant::now();
+                let targets = routes.targets(&event);
+                let wall = millis((self.clock)());
+                let deadline = request
+                    .lambda_context_ref()
+                    .and_then(|c| i64::try_from(c.deadline).ok())
+                    .filter(|d| *d > wall)
+                    .unwrap_or(wall + CLAIM_WITHOUT_DEADLINE.as_millis() as i64);
+                let arrived = OffsetDateTime::from_unix_timestamp(now).unwrap_or(received);
+                match memory
+                    .recall(&event, &targets, arrived, wall, deadline, state_started)
+                    .await
+                {
+                    Recall::Fallback(reason) => {
+                        seen.state_fallback = Some(reason);
+                        (routes.outbox(&event).map_err(Unreadable::from)?, None)
+                    }
+                    Recall::InProgress { retry_after } => {
+                        return Err(Failed::InProgress(retry_after));
+                    }
+                    Recall::Decided {
+                        outcomes,
+                        lifecycle,
+                        claim,
+                    } => {
+                        seen.targets = Some(targets_label(&outcomes));
+                        event.lifecycle = Some(lifecycle);
+                        let selected: Vec<bool> =
+                            outcomes.iter().map(TargetOutcome::notifies).collect();
+                        if !selected.contains(&true) {
+                            let reason = match &outcomes[0] {
+                                TargetOutcome::Suppressed { reason, .. } => reason,
+                                _ => "unchanged",
+                            };
+                            return Ok(Answer::Suppressed { reason });
+                        }
+                        match routes.outbox_to(&event, &selected) {
+                            Ok(outbox) => (outbox, claim.map(|c| (memory, c, state_started))),
+                            Err(error) => {
+                                if let Some(claim) = claim {
+                                    memory.release(claim, state_started).await;
+                                }
+                                return Err(Unreadable::from(error).into());
+                            }
+                        }
+                    }
+                }
+            }
+        };
 
         let first_attempt = received.format(&Rfc3339).unwrap_or_default();
-        match self
+        let delivery = self
             .deliverer
             .deliver(&outbox, &first_attempt, Keep::Failed)
-            .await
-        {
-            Delivery::Published {
-                message_id: Some(message_id),
-            } => Ok(Answer::Published {
-                message_id,
+            .await;
+        if let Some((memory, claim, state_started)) = claim {
+            match delivery {
+                Delivery::Unqueued { .. } => memory.release(claim, state_started).await,
+                _ => memory.complete(claim, state_started).await,
+            }
+        }
+        match delivery {
+            Delivery::Published { message_id } => Ok(Answer::Published {
+                // The default topic's; under alert state it may be held back, and then the
+                // first topic's that was told.
+                message_id: message_id.unwrap_or_default(),
                 topics: outbox.publishes.len(),
             }),
-            // The default topic is always among the publishes: without its id, nothing went out.
-            Delivery::Published { message_id: None } => Err(Failed::Publish(Vec::new())),
             Delivery::Queued { failures } => Ok(Answer::Queued { failures }),
             Delivery::Unqueued { failures, .. } => Err(Failed::Publish(failures)),
         }
     }
+}
+
+/// `default=notified 1=unchanged 2=silenced:s-…`: each target's outcome, routes by position.
+fn targets_label(outcomes: &[TargetOutcome]) -> String {
+    let mut out = String::with_capacity(16 * outcomes.len());
+    for (index, outcome) in outcomes.iter().enumerate() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        match index {
+            0 => out.push_str("default"),
+            n => out.push_str(&n.to_string()),
+        }
+        out.push('=');
+        out.push_str(&outcome.label());
+    }
+    out
 }
 
 /// API Gateway only sets `isBase64Encoded` on valid base64, but a hand-made or corrupted event may

@@ -20,6 +20,9 @@ pub enum Outcome {
     Redriven,
     /// A fallback-queue record left for SQS to retry, or unreadable.
     RedriveFailed,
+    /// Verified, and alert state told no topic; the reason is `duplicate`, `unchanged`, `stale`
+    /// or `silenced`.
+    Suppressed(&'static str),
 }
 
 /// The EMF timestamp: now, in Unix milliseconds.
@@ -47,16 +50,17 @@ pub fn line(
         Outcome::Queued => "queued",
         Outcome::Redriven => "redriven",
         Outcome::RedriveFailed => "redrive_failed",
+        Outcome::Suppressed(_) => "suppressed",
     };
     let reason = match outcome {
-        Outcome::Rejected(reason) => Some(reason),
+        Outcome::Rejected(reason) | Outcome::Suppressed(reason) => Some(reason),
         _ => None,
     };
     // A fallback-queue record is not a webhook request: it is not counted in `received`.
     let webhook = !matches!(outcome, Outcome::Redriven | Outcome::RedriveFailed);
     let metrics = [count("received"), count(name), milliseconds("duration")];
     let metrics = if webhook { &metrics[..] } else { &metrics[1..] };
-    let by_reason = [count("rejected")];
+    let by_reason = [count(name)];
     let by_fallback = [count("severity_fallback")];
     let fallback_directive = Directive {
         namespace,
@@ -90,6 +94,7 @@ pub fn line(
         queued: one("queued"),
         redriven: one("redriven"),
         redrive_failed: one("redrive_failed"),
+        suppressed: one("suppressed"),
         severity_fallback: severity_fallback.map(|_| 1),
         duration: duration_ms,
         reason,
@@ -101,6 +106,32 @@ pub fn line(
     };
     // Plain structs of strings and numbers: serializing them cannot fail.
     serde_json::to_string(&line).unwrap_or_default()
+}
+
+/// The EMF line for a request whose alert state could not be used (the table refused, throttled,
+/// failed or was too slow): `state_fallback`, per provider and `fallback_reason`.
+pub fn state_fallback_line(
+    namespace: &str,
+    provider: &str,
+    reason: &str,
+    timestamp_ms: u64,
+) -> String {
+    let metrics = [count("state_fallback")];
+    let directives = [Directive {
+        namespace,
+        dimensions: &[&[], &["provider", "fallback_reason"]],
+        metrics: &metrics,
+    }];
+    serde_json::to_string(&serde_json::json!({
+        "provider": provider,
+        "state_fallback": 1,
+        "fallback_reason": reason,
+        "_aws": Aws {
+            timestamp: timestamp_ms,
+            cloud_watch_metrics: &directives,
+        },
+    }))
+    .unwrap_or_default()
 }
 
 #[derive(Serialize)]
@@ -120,6 +151,8 @@ struct Line<'a> {
     redriven: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     redrive_failed: Option<u8>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    suppressed: Option<u8>,
     #[serde(skip_serializing_if = "Option::is_none")]
     severity_fallback: Option<u8>,
     duration: f64,

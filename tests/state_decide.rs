@@ -145,6 +145,7 @@ impl Alert {
             severity: hook.severity,
             updated_at: hook.updated_at,
             now: hook.now,
+            wall: hook.now,
         };
         match decide(
             self.stored.as_ref(),
@@ -359,6 +360,7 @@ fn a_claim_in_progress_answers_in_progress_and_a_crashed_one_is_taken_over() {
         severity: Severity::Critical,
         updated_at: open.updated_at,
         now: open.now + 2_000,
+        wall: open.now + 2_000,
     };
     let verdict = decide(alert.stored.as_ref(), incoming, &targets, &[], 0);
     assert_eq!(

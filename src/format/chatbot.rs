@@ -156,6 +156,9 @@ fn description(event: &Event, with_link: bool) -> String {
         event.provider.name(),
         inert(&one_line(&event.event_type))
     );
+    if let Some(open_for) = event.lifecycle.as_ref().and_then(|l| l.duration_text()) {
+        let _ = write!(out, "\n• *Open for:* {open_for}");
+    }
     if let Some(url) = event.url.as_deref().and_then(link).filter(|_| with_link) {
         let _ = write!(out, "\n• *Link:* {url}");
     }

@@ -69,6 +69,17 @@ pub fn email(event: &Event) -> String {
     );
     line("Event type", &event.event_type);
     line("Occurred at", &event.occurred_at);
+    if let Some(lifecycle) = &event.lifecycle {
+        if let Some(open_for) = lifecycle.duration_text() {
+            line("Open for", &open_for);
+        }
+        if lifecycle.count > 1 {
+            line(
+                "Events",
+                &format!("{} since {}", lifecycle.count, lifecycle.first_seen),
+            );
+        }
+    }
     if let Some(url) = &event.url {
         line("Link", &one_line(url));
     }

@@ -13,6 +13,7 @@
 pub mod admit;
 pub mod deliver;
 pub mod normalize;
+pub mod remember;
 pub mod respond;
 
 pub use admit::{Admission, Refused, Rejection, admit};
@@ -20,6 +21,7 @@ pub use deliver::{Deliverer, Delivery, Failure, Keep, Unqueued};
 pub use normalize::{
     Assessment, LookupFuture, Normalized, SeverityLookup, Unreadable, assess, normalize,
 };
+pub use remember::{Claim, Memory, Recall, TargetOutcome};
 pub use respond::{Answer, Failed, MetricsSink, Outcome, respond};
 
 use crate::route::Routes;

@@ -9,9 +9,7 @@ use time::OffsetDateTime;
 
 use crate::alert::{Alert, Severity, SeveritySource, StatusConflict};
 use crate::event::{Attributes, Event, EventError, event_id};
-use crate::outbox::Outbox;
 use crate::providers::{MalformedPayload, Provider, Verified};
-use crate::route::Routes;
 use crate::severity::SeverityRules;
 
 /// Why an authenticated request could not become an event.
@@ -50,31 +48,30 @@ pub struct Assessment {
 }
 
 /// What the second stage learned: the event id always, how the severity was decided once the body
-/// was an alert, and what it publishes.
-pub struct Normalized {
+/// was an alert, and the event.
+pub struct Normalized<'a> {
     pub event_id: String,
     pub assessment: Option<Assessment>,
     /// An unsigned header the signed body contradicted (the body won), for the log line.
     pub status_conflict: Option<StatusConflict>,
-    pub outbox: Result<Outbox, Unreadable>,
+    pub event: Result<Event<'a>, Unreadable>,
 }
 
-/// The event id and, when the body is an alert, what it publishes. The id hashes the whole body
-/// (up to 256 KiB): `Event::new` does it, so it is done here only for the failures before it.
-pub async fn normalize(
-    verified: Verified<'_>,
-    routes: &Routes,
+/// The event id and, when the body is an alert, the event. The id hashes the whole body (up to
+/// 256 KiB): `Event::new` does it, so it is done here only for the failures before it.
+pub async fn normalize<'a>(
+    verified: Verified<'a>,
     rules: &SeverityRules,
     lookup: Option<&dyn SeverityLookup>,
     received: OffsetDateTime,
-) -> Normalized {
+) -> Normalized<'a> {
     let provider = verified.provider();
     let body = verified.body();
     let failed = |error: Unreadable| Normalized {
         event_id: event_id(provider, body),
         assessment: None,
         status_conflict: None,
-        outbox: Err(error),
+        event: Err(error),
     };
     let mut alert = match provider.normalize(verified) {
         Ok(alert) => alert,
@@ -91,12 +88,11 @@ pub async fn normalize(
             };
         }
     };
-    let outbox = routes.outbox(&event).map_err(Unreadable::from);
     Normalized {
-        event_id: event.id,
+        event_id: event.id.clone(),
         assessment: Some(assessment),
         status_conflict,
-        outbox,
+        event: Ok(event),
     }
 }
 

@@ -24,6 +24,9 @@ pub enum Answer {
     Published { message_id: String, topics: usize },
     /// Some publishes failed; they are in the fallback queue.
     Queued { failures: Vec<Failure> },
+    /// Alert state told no topic: the default topic's reason (`duplicate`, `unchanged`, `stale`,
+    /// `silenced`).
+    Suppressed { reason: &'static str },
 }
 
 /// Everything the contract can answer besides 200 and 202.
@@ -35,6 +38,9 @@ pub enum Failed {
     Unreadable(#[from] Unreadable),
     #[error("{} of the alert's publishes failed", .0.len())]
     Publish(Vec<Failure>),
+    /// The same event is being published by another invocation: retry after this long.
+    #[error("the same event is in progress")]
+    InProgress(Duration),
 }
 
 impl Failed {
@@ -44,6 +50,7 @@ impl Failed {
             Failed::Unreadable(Unreadable::Malformed(_)) => 400,
             Failed::Unreadable(Unreadable::Event(_)) => 500,
             Failed::Publish(_) => 502,
+            Failed::InProgress(_) => 409,
         };
         StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
     }
@@ -55,6 +62,7 @@ impl Failed {
             Failed::Unreadable(Unreadable::Malformed(_)) => "malformed_payload",
             Failed::Unreadable(Unreadable::Event(_)) => "internal_error",
             Failed::Publish(_) => "publish_failed",
+            Failed::InProgress(_) => "in_progress",
         }
     }
 
@@ -67,6 +75,7 @@ impl Failed {
             Failed::Publish(failures) => failures
                 .first()
                 .map_or("publish_failed", |f| f.error.reason()),
+            Failed::InProgress(_) => "in_progress",
         }
     }
 
@@ -91,6 +100,11 @@ pub struct Outcome {
     pub status_conflict: Option<StatusConflict>,
     pub result: Result<Answer, Failed>,
     pub elapsed: Duration,
+    /// Under alert state: per target (`default`, then each route by position), `notified` or why
+    /// not, e.g. `default=notified 1=unchanged 2=silenced:s-…`.
+    pub targets: Option<String>,
+    /// Why alert state could not be used, when it could not (the event went out stateless).
+    pub state_fallback: Option<&'static str>,
 }
 
 /// The response to `outcome`, after writing its EMF line to `metrics` (in `namespace`, at
@@ -105,6 +119,7 @@ pub fn respond(
     let counted = match &outcome.result {
         Ok(Answer::Published { .. }) => metrics::Outcome::Published,
         Ok(Answer::Queued { .. }) => metrics::Outcome::Queued,
+        Ok(Answer::Suppressed { reason }) => metrics::Outcome::Suppressed(reason),
         Err(failed) if failed.is_ours() => metrics::Outcome::PublishFailed,
         Err(failed) => metrics::Outcome::Rejected(failed.reason()),
     };
@@ -116,6 +131,14 @@ pub fn respond(
         now_ms,
         outcome.elapsed.as_secs_f64() * 1000.0,
     ));
+    if let Some(reason) = outcome.state_fallback {
+        metrics(&metrics::state_fallback_line(
+            namespace,
+            provider.unwrap_or("unknown"),
+            reason,
+            now_ms,
+        ));
+    }
 
     let (form, secret_index) = match outcome.credential {
         Some(Credential::Signature { form, secret_index }) => {
@@ -136,6 +159,19 @@ pub fn respond(
             None,
             Some(&failures[..]),
             json!({"status": "queued", "event_id": event_id.unwrap_or_default()}),
+        ),
+        Ok(Answer::Suppressed { reason }) => (
+            StatusCode::OK,
+            "suppressed",
+            Some(*reason),
+            Some(0),
+            None,
+            json!({
+                "status": "suppressed",
+                "event_id": event_id.unwrap_or_default(),
+                "reason": reason,
+                "topics": 0,
+            }),
         ),
         Ok(Answer::Published { message_id, topics }) => (
             StatusCode::OK,
@@ -180,6 +216,8 @@ pub fn respond(
         status_note = outcome.status_conflict.map(tracing::field::display),
         topics,
         failed_routes = failures.map(failed_routes),
+        targets = outcome.targets.as_deref(),
+        state_fallback = outcome.state_fallback,
         form,
         secret_index,
         duration_us = elapsed_us,
@@ -191,6 +229,13 @@ pub fn respond(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
     );
+    if let Err(Failed::InProgress(wait)) = &outcome.result {
+        // Whole seconds, at least one: the sender waits for the claim to be cleared or expire.
+        let seconds = wait.as_millis().div_ceil(1000).max(1);
+        if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+    }
     if status == StatusCode::METHOD_NOT_ALLOWED {
         response
             .headers_mut()

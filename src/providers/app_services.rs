@@ -120,6 +120,7 @@ pub(super) fn normalize(body: &Map<String, Value>) -> Alert {
         title: title.map(str::to_owned),
         summary: summary.map(str::to_owned),
         occurred_at,
+        updated_at: None,
         url: fields::first_str(body, URL_KEYS).map(str::to_owned),
         resource,
         ownership: Default::default(),

@@ -313,6 +313,7 @@ fn normalize(body: &Map<String, Value>, headers: &HeaderMap) -> Alert {
         title,
         summary: human.map(str::to_owned),
         occurred_at,
+        updated_at: time_field("updated"),
         url: console_url(group_id, org_id),
         resource,
         ownership: Ownership {

@@ -212,6 +212,7 @@ fn normalize(body: &Map<String, Value>) -> Alert {
         title,
         summary,
         occurred_at: None,
+        updated_at: None,
         url: payload
             .and_then(|p| fields::str(p, "url"))
             .map(str::to_owned),

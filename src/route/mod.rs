@@ -3,8 +3,10 @@
 //! alert, which topics get which message; the handler only publishes what it says.
 
 mod filter;
+mod policy;
 
 pub use filter::{Filter, FilterError};
+pub use policy::{MIN_REPEAT_AFTER, Millis, Notify, Policy, parse_duration};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -31,6 +33,8 @@ pub enum RouteError {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Routes {
     default_topic: String,
+    /// `ALERT_TOPIC_NOTIFY` and `ALERT_TOPIC_REPEAT_AFTER`, under alert state.
+    default_policy: Policy,
     routes: Vec<Route>,
 }
 
@@ -39,6 +43,8 @@ pub struct Route {
     pub topic: String,
     pub filter: Filter,
     pub format: Format,
+    /// `notify` and `repeat_after`, under alert state.
+    pub policy: Policy,
 }
 
 /// A route as written in `ALERT_ROUTES`.
@@ -50,6 +56,10 @@ struct Written {
     filter: Option<Value>,
     #[serde(default)]
     format: Option<String>,
+    #[serde(default)]
+    notify: Option<String>,
+    #[serde(default)]
+    repeat_after: Option<String>,
 }
 
 impl Routes {
@@ -57,6 +67,7 @@ impl Routes {
     pub fn new(default_topic: impl Into<String>) -> Self {
         Routes {
             default_topic: default_topic.into(),
+            default_policy: Policy::default(),
             routes: Vec::new(),
         }
     }
@@ -109,10 +120,13 @@ impl Routes {
                 None => Filter::default(),
                 Some(policy) => Filter::parse(policy).map_err(|e| error(format!("filter: {e}")))?,
             };
+            let policy = Policy::parse(written.notify.as_deref(), written.repeat_after.as_deref())
+                .map_err(error)?;
             routes.routes.push(Route {
                 topic,
                 filter,
                 format,
+                policy,
             });
         }
         Ok(routes)
@@ -120,6 +134,25 @@ impl Routes {
 
     pub fn default_topic(&self) -> &str {
         &self.default_topic
+    }
+
+    /// The default topic's policy (`ALERT_TOPIC_NOTIFY`, `ALERT_TOPIC_REPEAT_AFTER`).
+    pub fn with_default_policy(mut self, policy: Policy) -> Self {
+        self.default_policy = policy;
+        self
+    }
+
+    /// Every target of `event` in order, the default topic first: its key under alert state
+    /// (`default`, else the route's topic), its policy and whether its filter matches.
+    pub fn targets<'a>(&'a self, event: &Event) -> Vec<(&'a str, Policy, bool)> {
+        let pairs = event.attributes.pairs();
+        std::iter::once(("default", self.default_policy, true))
+            .chain(
+                self.routes
+                    .iter()
+                    .map(|r| (r.topic.as_str(), r.policy, r.filter.matches(&pairs))),
+            )
+            .collect()
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -134,6 +167,15 @@ impl Routes {
     /// Everything `event` publishes: the default topic and every route whose filter matches,
     /// each format rendered once however many topics share it.
     pub fn outbox(&self, event: &Event) -> Result<Outbox, EventError> {
+        let pairs = event.attributes.pairs();
+        let mut selected = vec![true];
+        selected.extend(self.routes.iter().map(|r| r.filter.matches(&pairs)));
+        self.outbox_to(event, &selected)
+    }
+
+    /// What `event` publishes to the targets `selected` says (the default topic first, then each
+    /// route in order), as alert state decided them.
+    pub fn outbox_to(&self, event: &Event, selected: &[bool]) -> Result<Outbox, EventError> {
         let mut messages: Vec<(Format, Message)> = Vec::with_capacity(2);
         let mut message_for = |format: Format| -> Result<usize, EventError> {
             if let Some(index) = messages.iter().position(|(f, _)| *f == format) {
@@ -142,13 +184,16 @@ impl Routes {
             messages.push((format, format.render(event)?));
             Ok(messages.len() - 1)
         };
-        let mut publishes = vec![Publish {
-            route: 0,
-            topic_arn: self.default_topic.clone(),
-            message: message_for(Format::CloudEvents)?,
-        }];
+        let mut publishes = Vec::with_capacity(1 + self.routes.len());
+        if selected.first().copied().unwrap_or(false) {
+            publishes.push(Publish {
+                route: 0,
+                topic_arn: self.default_topic.clone(),
+                message: message_for(Format::CloudEvents)?,
+            });
+        }
         for (index, route) in self.routes.iter().enumerate() {
-            if route.filter.matches(&event.attributes.pairs()) {
+            if selected.get(index + 1).copied().unwrap_or(false) {
                 publishes.push(Publish {
                     route: index + 1,
                     topic_arn: route.topic.clone(),

@@ -4,51 +4,11 @@
 
 use crate::alert::{Severity, Status};
 
-/// Milliseconds since the Unix epoch: "now" and every time the state keeps.
-pub type Millis = i64;
-
-/// The shortest `repeat_after` a route may set: Atlas's own minimum re-notification interval.
-pub const MIN_REPEAT_AFTER: Millis = 5 * 60 * 1000;
+pub use crate::route::{MIN_REPEAT_AFTER, Millis, Notify, Policy};
 
 /// How many handled event ids an alert remembers, for duplicates. A redelivery older than this
 /// many events of its alert is not recognised as a duplicate; it is then stale or unchanged.
 pub const HANDLED_MAX: usize = 32;
-
-/// A target's policy: the default topic's (`ALERT_TOPIC_NOTIFY`, `ALERT_TOPIC_REPEAT_AFTER`) or a
-/// route's (`notify`, `repeat_after`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Policy {
-    pub notify: Notify,
-    /// Tell an unchanged alert again once this long has passed since this target was last told.
-    pub repeat_after: Option<Millis>,
-}
-
-/// Which events a target gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Notify {
-    /// Only what is new to it: the default.
-    #[default]
-    Changes,
-    /// Every event that is not a duplicate (audit trails), silences and staleness aside.
-    Every,
-}
-
-impl Notify {
-    pub fn from_name(name: &str) -> Option<Notify> {
-        match name {
-            "changes" => Some(Notify::Changes),
-            "every" => Some(Notify::Every),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Notify::Changes => "changes",
-            Notify::Every => "every",
-        }
-    }
-}
 
 /// An alert's state: its last status, where `updated` keeps the state it had.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -161,7 +121,10 @@ pub struct Incoming<'a> {
     pub severity: Severity,
     /// The sender's own update time, when it has one.
     pub updated_at: Option<Millis>,
+    /// The request's arrival at API Gateway: the alert's clock.
     pub now: Millis,
+    /// This function's own clock: claims expire by it, as the invocation's deadline does.
+    pub wall: Millis,
 }
 
 /// One target of the event: the default topic or a route, with whether its filter matched.
@@ -272,7 +235,7 @@ pub fn decide<'a>(
         && let Some(handled) = stored.handled.iter().find(|h| h.event_id == event.event_id)
     {
         return match handled.claim_until {
-            Some(until) if until > event.now => Verdict::InProgress { until },
+            Some(until) if until > event.wall => Verdict::InProgress { until },
             // A crashed instance's claim: tell the targets it meant to, again.
             Some(_) => retry(stored, handled, event, targets, claim_until),
             None => Verdict::Decided {

@@ -125,23 +125,6 @@ pub fn parse_match(matcher: &str) -> Result<Filter, SilenceError> {
     Filter::parse(&policy).map_err(|e| SilenceError::Match(format!("filter: {e}")))
 }
 
-/// `<n>m`, `<n>h` or `<n>d` (also `<n>s` and `<n>w`) as milliseconds: `repeat_after`,
-/// `ALERT_STATE_RETENTION`, a silence's `--for`.
-pub fn parse_duration(text: &str) -> Option<Millis> {
-    let text = text.trim();
-    let unit = text.chars().last()?;
-    let n: i64 = text[..text.len() - unit.len_utf8()].parse().ok()?;
-    let scale = match unit {
-        's' => 1_000,
-        'm' => 60_000,
-        'h' => 3_600_000,
-        'd' => 86_400_000,
-        'w' => 7 * 86_400_000,
-        _ => return None,
-    };
-    n.checked_mul(scale).filter(|ms| *ms > 0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -193,17 +176,5 @@ mod tests {
             Silence::new("{}", 0, 5, " ", None, 0),
             Err(SilenceError::NoComment)
         );
-    }
-
-    #[test]
-    fn durations_read_as_operators_write_them() {
-        assert_eq!(parse_duration("5m"), Some(300_000));
-        assert_eq!(parse_duration("2h"), Some(7_200_000));
-        assert_eq!(parse_duration("30d"), Some(2_592_000_000));
-        assert_eq!(parse_duration("0m"), None);
-        assert_eq!(parse_duration("5"), None);
-        assert_eq!(parse_duration("m"), None);
-        assert_eq!(parse_duration("-5m"), None);
-        assert_eq!(parse_duration("99999999999999999d"), None);
     }
 }
