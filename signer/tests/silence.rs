@@ -145,4 +145,10 @@ fn an_unreachable_table_is_exit_status_1_with_the_sdks_reason() {
         assert!(said.contains(" in table t: dispatch failure"), "{said}");
         assert!(said.contains("onnection refused"), "{said}");
     }
+    // The SDK's service-specific variable, read by aws-config as AWS_ENDPOINT_URL is.
+    let mut env = aws(&endpoint);
+    env[0].0 = "AWS_ENDPOINT_URL_DYNAMODB";
+    let run = signer_isolated(&["silence", "list", "--table", "t"], &env);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(run.stderr.contains("onnection refused"), "{}", run.stderr);
 }

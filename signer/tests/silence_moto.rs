@@ -375,6 +375,39 @@ fn refusals_leave_the_table_as_it_was() {
         list.stderr
     );
 
+    // An item in the partition that is not a silence is named, and the others are still listed.
+    block_on(
+        client
+            .put_item()
+            .table_name(TABLE)
+            .item("pk", AttributeValue::S("silence".into()))
+            .item("sk", AttributeValue::S("s-damaged".into()))
+            .item("ends_at", AttributeValue::N("1".into()))
+            .send(),
+    )
+    .unwrap();
+    let good = moto.signer(
+        &[
+            &["silence", "add"][..],
+            &t,
+            &["--match", "{}", "--for", "1h", "--comment", "x"],
+        ]
+        .concat(),
+    );
+    assert_eq!(good.code, 0, "{}", good.stderr);
+    let list = moto.signer(&[&["silence", "list"][..], &t].concat());
+    assert_eq!(list.code, 0, "{}", list.stderr);
+    assert!(
+        list.stdout.contains(good.stdout.trim_end()),
+        "{}",
+        list.stdout
+    );
+    assert_eq!(
+        list.stderr,
+        "alert-relay-sign: skipped silence s-damaged: the table's item has a missing or invalid \
+         match\n"
+    );
+
     let missing = moto.signer(&["silence", "list", "--table", "no-such-table"]);
     assert_eq!(missing.code, 1);
     assert!(
