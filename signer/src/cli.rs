@@ -1,13 +1,17 @@
-//! The command line, parsed by clap: `sign`, `verify`, `send` and `completions`.
+//! The command line, parsed by clap: `sign`, `verify`, `send`, `providers`, `silence` and
+//! `completions`.
 
 use std::ffi::OsString;
 use std::path::PathBuf;
 
 use alert_relay::config::DEFAULT_MAX_BODY_BYTES;
 use alert_relay::providers::{Provider, SignedForm};
+use alert_relay::state::{Millis, parse_duration};
 use clap::builder::PossibleValue;
 use clap::error::ErrorKind;
 use clap::{ArgGroup, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 /// Where `make run` serves the function.
 pub const LOCAL_FUNCTION_URL: &str = "http://127.0.0.1:9000/lambda-url/alert-relay";
@@ -59,6 +63,13 @@ Exit status: 0 on a 2xx answer, 1 on any other answer or none, 2 on a usage erro
         #[arg(long)]
         json: bool,
     },
+    /// Silence alerts for a maintenance window: add, list and expire silences in the alert-state
+    /// table
+    #[command(after_help = SILENCE_HELP)]
+    Silence {
+        #[command(subcommand)]
+        command: SilenceCommand,
+    },
     /// Print a completion script for SHELL
     #[command(after_help = "\
 Example: alert-relay-sign completions bash > ~/.local/share/bash-completion/completions/alert-relay-sign")]
@@ -66,6 +77,113 @@ Example: alert-relay-sign completions bash > ~/.local/share/bash-completion/comp
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+const SILENCE_HELP: &str = "\
+While a silence is active, the function notifies no `changes` target of an event it matches (its
+log says `silenced:<id>`); `every` targets still get it, and the acknowledgement or resolve of an
+alert still reaches a target told of its open before the silence began. The function reads silences
+at most every 30 s.
+
+AWS credentials and region: the standard chain (AWS_PROFILE, AWS_REGION, ...); AWS_ENDPOINT_URL
+points it at a local emulator. Exit status: 0 done, 1 AWS refused or the silence is unknown, 2 on
+a usage error (an invalid --match among them).
+
+Examples:
+  id=$(alert-relay-sign silence add --table alert-relay-state \\
+      --match '{\"project\": [\"orders-prod\"]}' --for 2h --comment \"orders-prod upgrade\")
+  alert-relay-sign silence list --table alert-relay-state
+  alert-relay-sign silence expire --table alert-relay-state \"$id\"";
+
+#[derive(Debug, Subcommand)]
+pub enum SilenceCommand {
+    /// Hold back the alerts a filter policy matches, from now or --start, for a while; print the
+    /// silence's id
+    Add(SilenceAddArgs),
+    /// Print the silences that are active or still to come (--all: the expired ones too)
+    List(SilenceListArgs),
+    /// End a silence now: an alert it held back that is still open is notified at its next event
+    Expire(SilenceExpireArgs),
+}
+
+/// The alert-state table, shared by the `silence` commands.
+#[derive(Debug, Clone, Args)]
+pub struct TableArgs {
+    /// The alert-state table, a name or an ARN: the function's ALERT_STATE_TABLE
+    #[arg(long, value_name = "TABLE", env = "ALERT_STATE_TABLE", hide_env_values = true,
+          value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub table: String,
+}
+
+/// How long the table keeps a silence after its end.
+#[derive(Debug, Clone, Args)]
+pub struct RetentionArgs {
+    /// How long the table keeps the silence after its end: the function's ALERT_STATE_RETENTION
+    #[arg(long, value_name = "DURATION", env = "ALERT_STATE_RETENTION", hide_env_values = true,
+          default_value = "30d", value_parser = parse_span)]
+    pub retention: Millis,
+}
+
+#[derive(Debug, Clone, Args)]
+#[command(group(ArgGroup::new("end").required(true).args(["duration", "until"])))]
+pub struct SilenceAddArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+
+    /// The alerts it holds back: an SNS filter policy over the event's attributes (provider,
+    /// status, severity, event_type, project, cluster, group), as a route's filter
+    #[arg(long = "match", value_name = "POLICY")]
+    pub matcher: String,
+
+    /// How long it lasts from its start: <n>m, <n>h or <n>d, e.g. 2h
+    #[arg(long = "for", value_name = "DURATION", value_parser = parse_span)]
+    pub duration: Option<Millis>,
+
+    /// When it ends, in RFC 3339, e.g. 2026-12-07T22:00:00Z
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub until: Option<Millis>,
+
+    /// When it starts, in RFC 3339 [default: now]
+    #[arg(long, value_name = "TIME", value_parser = parse_time)]
+    pub start: Option<Millis>,
+
+    /// Why the alerts are silenced, for whoever wonders where their page went
+    #[arg(long, value_name = "TEXT")]
+    pub comment: String,
+
+    /// Who silenced them
+    #[arg(long, value_name = "NAME", env = "USER", hide_env_values = true)]
+    pub by: Option<String>,
+
+    #[command(flatten)]
+    pub retention: RetentionArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SilenceListArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+
+    /// List the expired silences too
+    #[arg(long)]
+    pub all: bool,
+
+    /// Print JSON: an array of {id, state, match, starts_at, ends_at, comment, by, created_at}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct SilenceExpireArgs {
+    #[command(flatten)]
+    pub table: TableArgs,
+
+    /// The silence's id, as `silence add` printed it
+    #[arg(value_name = "ID", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub id: String,
+
+    #[command(flatten)]
+    pub retention: RetentionArgs,
 }
 
 /// The request a provider makes, shared by `sign` and `send`.
@@ -364,6 +482,19 @@ fn parse_path(raw: &str) -> Result<String, String> {
     Ok(raw.to_owned())
 }
 
+/// A duration as the function reads its own (`30m`, `2h`, `30d`).
+fn parse_span(raw: &str) -> Result<Millis, String> {
+    parse_duration(raw).ok_or_else(|| "a duration such as 30m, 2h or 7d".into())
+}
+
+/// An RFC 3339 time, as Unix milliseconds.
+pub fn parse_time(raw: &str) -> Result<Millis, String> {
+    let time = OffsetDateTime::parse(raw.trim(), &Rfc3339)
+        .map_err(|_| "an RFC 3339 time such as 2026-12-07T22:00:00Z".to_owned())?;
+    Millis::try_from(time.unix_timestamp_nanos() / 1_000_000)
+        .map_err(|_| "a time within the next few million years".into())
+}
+
 fn parse_stage(raw: &str) -> Result<String, String> {
     if raw.is_empty() || raw.contains('/') {
         return Err("a stage name such as prod".into());
@@ -421,13 +552,17 @@ impl VerifyArgs {
 }
 
 /// A usage error found after parsing, reported the way clap reports its own (exit status 2).
+/// `subcommand` is its path, e.g. `sign` or `silence add`.
 pub fn usage_error(subcommand: &str, message: String) -> clap::Error {
-    let mut command = Cli::command();
-    command.build();
-    match command.find_subcommand_mut(subcommand) {
-        Some(sub) => sub.error(ErrorKind::ArgumentConflict, message),
-        None => command.error(ErrorKind::ArgumentConflict, message),
+    let mut current = Cli::command();
+    current.build();
+    for name in subcommand.split_whitespace() {
+        match current.find_subcommand(name) {
+            Some(sub) => current = sub.clone(),
+            None => break,
+        }
     }
+    current.error(ErrorKind::ArgumentConflict, message)
 }
 
 /// `alert-relay-sign --provider …` is how the signer was called before it had subcommands: it
@@ -560,6 +695,104 @@ mod tests {
         );
         assert!(check("sign --provider monte-carlo --secret k --form documented --body x").is_ok());
         assert!(check("sign --provider atlas --secret k --event alert.open --body x").is_ok());
+    }
+
+    fn silence(line: &str) -> SilenceCommand {
+        match parse(line).map(|cli| cli.command) {
+            Ok(Command::Silence { command }) => command,
+            other => panic!("expected a silence command, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn silence_add_reads_durations_and_rfc_3339_times() {
+        let SilenceCommand::Add(args) = silence(
+            "silence add --table t --match {} --for 2h --start 2026-12-07T17:00:00+01:00 \
+             --comment x --by me --retention 7d",
+        ) else {
+            panic!("not add")
+        };
+        assert_eq!(args.table.table, "t");
+        assert_eq!(args.matcher, "{}");
+        assert_eq!(args.duration, Some(7_200_000));
+        assert_eq!(args.start, Some(1_796_659_200_000));
+        assert_eq!(args.until, None);
+        assert_eq!(args.by.as_deref(), Some("me"));
+        assert_eq!(args.retention.retention, 7 * 86_400_000);
+        let SilenceCommand::Add(args) =
+            silence("silence add --table t --match {} --until 2026-12-07T16:00:00.5Z --comment x")
+        else {
+            panic!("not add")
+        };
+        assert_eq!(args.until, Some(1_796_659_200_500));
+    }
+
+    #[test]
+    fn silence_list_and_expire() {
+        let SilenceCommand::List(args) = silence("silence list --table t --json --all") else {
+            panic!("not list")
+        };
+        assert!(args.json && args.all);
+        let SilenceCommand::Expire(args) = silence("silence expire --table t s-0123456789ab")
+        else {
+            panic!("not expire")
+        };
+        assert_eq!(args.id, "s-0123456789ab");
+    }
+
+    #[test]
+    fn rejects_bad_silence_usage() {
+        let add = "silence add --table t --match {} --comment x";
+        assert_eq!(error_kind(add), ErrorKind::MissingRequiredArgument);
+        assert_eq!(
+            error_kind(&format!("{add} --for 2h --until 2026-12-07T16:00:00Z")),
+            ErrorKind::ArgumentConflict
+        );
+        for bad in [
+            "--for 2",
+            "--for 0m",
+            "--for=-1h",
+            "--until tomorrow",
+            "--until 2026-12-07",
+        ] {
+            assert_eq!(
+                error_kind(&format!("{add} {bad}")),
+                ErrorKind::ValueValidation,
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            error_kind(&format!("{add} --for 2h --start 16:00")),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            error_kind(&format!("{add} --for 2h --retention forever")),
+            ErrorKind::ValueValidation
+        );
+        assert_eq!(
+            error_kind("silence add --table t --for 2h --comment x"),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            error_kind("silence expire --table t"),
+            ErrorKind::MissingRequiredArgument
+        );
+        assert_eq!(
+            error_kind("silence list --table t --match {}"),
+            ErrorKind::UnknownArgument
+        );
+    }
+
+    #[test]
+    fn a_silence_usage_error_shows_its_own_usage() {
+        let error = usage_error("silence add", "--match: not JSON".into());
+        assert_eq!(error.kind(), ErrorKind::ArgumentConflict);
+        let text = error.to_string();
+        assert!(text.contains("error: --match: not JSON"), "{text}");
+        assert!(
+            text.contains("Usage: alert-relay-sign silence add "),
+            "{text}"
+        );
     }
 
     #[test]

@@ -5,8 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{CommandFactory as _, Parser as _};
-use signer::cli::{self, Cli, Command};
-use signer::{providers, send, sign, verify};
+use signer::cli::{self, Cli, Command, SilenceCommand};
+use signer::{providers, send, sign, silence, verify};
 
 /// A usage error: what clap itself exits with.
 const USAGE: u8 = 2;
@@ -77,6 +77,23 @@ fn main() -> ExitCode {
                 providers::table()
             };
             print(text.as_bytes(), ExitCode::SUCCESS)
+        }
+        Command::Silence { command } => {
+            let name = match command {
+                SilenceCommand::Add(_) => "silence add",
+                SilenceCommand::List(_) => "silence list",
+                SilenceCommand::Expire(_) => "silence expire",
+            };
+            match silence::run(command, silence::now()) {
+                Ok(done) => {
+                    for note in done.notes {
+                        eprintln!("alert-relay-sign: {note}");
+                    }
+                    print(done.stdout.as_bytes(), ExitCode::SUCCESS)
+                }
+                Err(silence::Error::Usage(message)) => cli::usage_error(name, message).exit(),
+                Err(error) => fail(&error.to_string(), ExitCode::FAILURE),
+            }
         }
         Command::Completions { shell } => {
             let mut out = Vec::new();

@@ -8,7 +8,7 @@ use std::path::Path;
 
 use common::*;
 
-const COMMANDS: [&[&str]; 9] = [
+const COMMANDS: [&[&str]; 13] = [
     &["--version"],
     &["--help"],
     &["sign", "--help"],
@@ -16,6 +16,10 @@ const COMMANDS: [&[&str]; 9] = [
     &["send", "--help"],
     &["completions", "--help"],
     &["providers", "--help"],
+    &["silence", "--help"],
+    &["silence", "add", "--help"],
+    &["silence", "list", "--help"],
+    &["silence", "expire", "--help"],
     &["providers"],
     &["sign", "-h"],
 ];

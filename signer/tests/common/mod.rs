@@ -78,6 +78,19 @@ pub fn signer(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Run {
     Run::from(child.wait_with_output().unwrap())
 }
 
+/// `alert-relay-sign ARGS` with only the variables `env`: no AWS profile, region or table of
+/// the user's own reaches it.
+pub fn signer_isolated(args: &[&str], env: &[(&str, &str)]) -> Run {
+    let output = Command::new(SIGNER)
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .output()
+        .expect("the signer runs");
+    Run::from(output)
+}
+
 /// CPython's rendering of a JSON document: `python3 -c SCRIPT` with the document on stdin.
 /// A test that calls it is behind the `oracles` feature, so that `cargo test` needs no Python:
 /// `make oracles` runs it.
