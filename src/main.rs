@@ -1,12 +1,13 @@
-//! Wiring only: logging, configuration, the SNS and SQS clients, and the Lambda runtime loop,
+//! Wiring only: logging, configuration, the SNS, SQS and DynamoDB clients, and the Lambda runtime loop,
 //! which sends each invocation down the HTTP path or, for the fallback queue's SQS batches, the
 //! redrive path.
 
 use std::process::ExitCode;
 
 use alert_relay::dispatch::Invocation;
+use alert_relay::pipeline::Memory;
 use alert_relay::providers::Fetched;
-use alert_relay::publish::{Fallback, SqsQueue, sqs_timeouts};
+use alert_relay::publish::{Fallback, SqsQueue, StateTable, sqs_timeouts, state_timeouts};
 use alert_relay::{Config, ConfigError, Relay, SnsPublisher, handler, logging, publish, secrets};
 use lambda_http::lambda_runtime::{self, LambdaEvent};
 use lambda_http::tower::Service as _;
@@ -47,9 +48,18 @@ async fn main() -> ExitCode {
         .atlas_api
         .as_ref()
         .map(|account| alert_relay::atlas_api::AtlasApi::new(account.into()));
+    // Built without a network call: the first webhook makes the first one.
+    let memory = config.state.as_ref().map(|state| {
+        let dynamodb = state_timeouts(aws_sdk_dynamodb::config::Builder::from(&sdk)).build();
+        let table = StateTable::new(aws_sdk_dynamodb::Client::from_conf(dynamodb), &state.table);
+        Memory::new(table, state.retention)
+    });
     let mut relay = Relay::new(config, publisher);
     if let Some(lookup) = lookup {
         relay = relay.with_severity_lookup(lookup);
+    }
+    if let Some(memory) = memory {
+        relay = relay.with_memory(memory);
     }
     match queue {
         Some(queue) => serve(relay.with_fallback(queue)).await,

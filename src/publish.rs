@@ -13,6 +13,8 @@ mod fallback;
 mod sns;
 #[cfg(feature = "aws")]
 mod sqs;
+#[cfg(feature = "aws")]
+mod state_table;
 
 pub use fallback::{
     FORMAT as FALLBACK_FORMAT, Fallback, MAX_MESSAGE_BYTES, NoFallback, Pending, PendingError,
@@ -22,6 +24,8 @@ pub use fallback::{
 pub use sns::{SnsPublisher, sdk_loader};
 #[cfg(feature = "aws")]
 pub use sqs::{SqsQueue, sqs_timeouts};
+#[cfg(feature = "aws")]
+pub use state_table::{StateTable, state_timeouts};
 
 /// Publishes one message and returns the id the destination gave it.
 pub trait Publisher: Send + Sync {

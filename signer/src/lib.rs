@@ -7,7 +7,6 @@
 //! `silence` manages the function's silences (maintenance windows) in its alert-state table.
 
 pub mod cli;
-pub mod dynamodb;
 pub mod providers;
 pub mod reencode;
 pub mod request;

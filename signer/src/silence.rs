@@ -17,7 +17,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::cli::{SilenceAddArgs, SilenceCommand};
-use crate::dynamodb::{item_from_sdk, item_to_sdk};
+use alert_relay::state::dynamodb::{item_from_sdk, item_to_sdk};
 
 /// What went wrong; [`Error::Usage`] is the caller's (exit status 2), the rest exit 1.
 #[derive(Debug, thiserror::Error)]

@@ -19,7 +19,7 @@ use aws_sdk_dynamodb::types::{
 };
 use common::*;
 use serde_json::{Value, json};
-use signer::dynamodb::item_from_sdk;
+use alert_relay::state::dynamodb::item_from_sdk;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

@@ -228,15 +228,17 @@ impl Memory {
                 Err(TableError::Conflict) => continue,
                 Err(error) => return Err(error),
             }
-            let claim = next.is_claimed(&event.id).then(|| Box::new(Claim {
-                pk: pk.clone(),
-                dedup_key: event.dedup_key.clone(),
-                event_id: event.id.clone(),
-                written: *next,
-                version: written_version,
-                previous: stored,
-                expires_at,
-            }));
+            let claim = next.is_claimed(&event.id).then(|| {
+                Box::new(Claim {
+                    pk: pk.clone(),
+                    dedup_key: event.dedup_key.clone(),
+                    event_id: event.id.clone(),
+                    written: *next,
+                    version: written_version,
+                    previous: stored,
+                    expires_at,
+                })
+            });
             return Ok(Recall::Decided {
                 outcomes,
                 lifecycle,

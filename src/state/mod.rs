@@ -9,6 +9,8 @@
 //!   small trait, so that the stateless relay is the same pipeline with no table.
 
 mod decide;
+#[cfg(feature = "dynamodb")]
+pub mod dynamodb;
 pub mod item;
 mod silence;
 mod table;

@@ -408,6 +408,7 @@ pub async fn send<P: Publisher, Q: alert_relay::publish::Fallback>(
     parts(relay.handle(request(event)).await)
 }
 pub mod hostile;
+pub mod memory_table;
 
 /// A severity lookup (Atlas alert configurations) that answers every lookup with `answer` and
 /// records what it was asked.

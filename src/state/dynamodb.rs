@@ -1,9 +1,10 @@
-//! The library's table items (`state::item`, written without the SDK) as the SDK's attribute
-//! values, and back: the one place the signer crosses between the two.
+//! The table's items (`state::item`, written without the SDK) as the DynamoDB SDK's attribute
+//! values, and back: the one place the function (`publish::StateTable`) and the signer's
+//! `silence` commands cross between the two. Behind the `dynamodb` feature.
 
 use std::collections::HashMap;
 
-use alert_relay::state::item::{Attr, Item};
+use super::item::{Attr, Item};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 pub fn to_sdk(attr: Attr) -> AttributeValue {
