@@ -49,6 +49,7 @@ lint: ## rustfmt check and clippy with warnings denied
 
 check: lint ## lint, then unit and integration tests: no Python, moto or network needed
 	cargo test --locked
+	cargo test --locked -p alert-relay --lib --no-default-features  # the library without the AWS SDK: tested, not only linted
 
 # The slow tier of `cargo test`: the crate against its references, CPython (python3 on PATH) and
 # moto's filter policies (from .venv), and the Atlas API client against scripts/atlas_api_standin.py.

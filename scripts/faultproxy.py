@@ -131,6 +131,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _handle(self):
         proxy: FaultProxy = self.server.proxy
+        with proxy._lock:
+            proxy._in_flight += 1
+            proxy.most_in_flight = max(proxy.most_in_flight, proxy._in_flight)
+        try:
+            self._answer(proxy)
+        finally:
+            with proxy._lock:
+                proxy._in_flight -= 1
+
+    def _answer(self, proxy: "FaultProxy"):
         body = self._body()
         seen = describe(self.headers, body)
         fault = proxy._take(seen)
@@ -198,6 +208,9 @@ class FaultProxy:
         self._faults: list[Fault] = []
         self._healed = threading.Event()
         self.requests: list[Seen] = []
+        # The most requests held at once since the last reset(): "all at once" counted, not timed.
+        self.most_in_flight = 0
+        self._in_flight = 0
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.proxy = self
         threading.Thread(target=self._server.serve_forever, name=f"faultproxy-{name}", daemon=True).start()
@@ -226,6 +239,7 @@ class FaultProxy:
         self.heal()
         with self._lock:
             self.requests.clear()
+            self.most_in_flight = self._in_flight
 
     def seen(self, action: str | None = None, topic: str | None = None) -> list[Seen]:
         with self._lock:

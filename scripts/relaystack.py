@@ -428,6 +428,17 @@ class Function:
                 documents.append(document)
         return documents
 
+    def logged_until(self, offset: int, enough, wait: float = 10.0) -> list[dict]:
+        """`logged_since(offset)` once `enough(documents)` holds, or as it is after `wait` seconds
+        (the caller asserts what it needs): the function writes its lines as it answers, so a read
+        right after the answer can come too early."""
+        deadline = time.monotonic() + wait
+        while True:
+            documents = self.logged_since(offset)
+            if enough(documents) or time.monotonic() > deadline:
+                return documents
+            time.sleep(0.05)
+
     def invoke(self, event_file: Path) -> dict:
         """`cargo lambda invoke --data-file`: the API Gateway response the function returned."""
         done = subprocess.run(

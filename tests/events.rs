@@ -120,7 +120,7 @@ fn fixed_clock() -> time::OffsetDateTime {
 #[tokio::test]
 async fn every_published_event_renders_as_its_golden_files() {
     const CHAT: &str = "arn:aws:sns:us-east-1:123456789012:chat";
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let update = common::golden::rewrite_requested("UPDATE_GOLDEN");
     let mut config = config();
     config.settings.routes = alert_relay::route::Routes::parse(
         TOPIC,

@@ -9,7 +9,7 @@ use std::io::Write as _;
 use alert_relay::Secret;
 use alert_relay::providers::ProviderConfig;
 use alert_relay::providers::{Inbound, Provider, SignedForm};
-use alert_relay::publish::{FALLBACK_FORMAT, MAX_MESSAGE_BYTES, Pending};
+use alert_relay::publish::{FALLBACK_FORMAT, MAX_MESSAGE_BYTES, Pending, PendingError};
 use alert_relay::pyform;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
@@ -205,6 +205,34 @@ fn mutated(mut record: Value, part: prop::sample::Index, replacement: Option<Val
     record.to_string()
 }
 
+/// Whether `Pending::decode` refusing `body` with `error` says what is wrong with it: text that is
+/// not JSON is unreadable, JSON of the wrong shape a data error; a wrong format tag is
+/// `NotOurs`; a gzip error comes only from a body that has a `gzip`; decoding never reports a
+/// size (`TooLarge` is the encoder's).
+fn refusal_is_explained(body: &str, error: &PendingError) -> bool {
+    let value = serde_json::from_str::<Value>(body).ok();
+    match error {
+        // Not JSON: refused as unreadable, whichever error serde meets first. JSON: only because
+        // it is not the shape of a record (here or inside its gzip), never as a syntax error.
+        PendingError::Json(e) => value.is_none() || e.is_data(),
+        // The tag checked is the outer one, or the one inside the gzip.
+        PendingError::NotOurs("unknown format") => {
+            value.is_some_and(|v| v["format"] != FALLBACK_FORMAT || v.get("gzip").is_some())
+        }
+        PendingError::NotOurs(reason) => {
+            value.is_some_and(|v| v["format"] == FALLBACK_FORMAT)
+                && [
+                    "neither publishes nor one gzip",
+                    "no publishes",
+                    "a publish names a message that is not there",
+                ]
+                .contains(reason)
+        }
+        PendingError::Gzip(_) => value.is_some_and(|v| v.get("gzip").is_some()),
+        PendingError::TooLarge(_) => false,
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
@@ -222,11 +250,26 @@ proptest! {
         tagged.insert("format".into(), Value::from(FALLBACK_FORMAT));
         let mutated = mutated(record, part, replacement);
         for body in [body, Value::Object(tagged).to_string(), gzipped(&mutated), mutated] {
-            if let Ok(pending) = Pending::decode(&body) {
-                let encoded = pending.encode().unwrap();
-                prop_assert_eq!(Pending::decode(&encoded).unwrap(), pending, "{}", body);
+            match Pending::decode(&body) {
+                Ok(pending) => {
+                    let encoded = pending.encode().unwrap();
+                    prop_assert_eq!(Pending::decode(&encoded).unwrap(), pending, "{}", body);
+                }
+                Err(error) => prop_assert!(refusal_is_explained(&body, &error), "{} refused as {:?}", body, error),
             }
         }
+    }
+
+    /// A record that is not JSON, or not tagged with the format, is refused for that reason, never
+    /// read; a random object tagged with the format is not a record either.
+    #[test]
+    fn what_is_not_a_record_is_refused_as_not_ours_or_unreadable(body in ".{0,300}", object in json_object()) {
+        let error = Pending::decode(&body).unwrap_err();
+        prop_assert!(refusal_is_explained(&body, &error), "{} refused as {:?}", body, error);
+        let mut untagged = object.clone();
+        untagged.insert("format".into(), Value::from("alert-relay/pending@0"));
+        let untagged = Value::Object(untagged).to_string();
+        prop_assert!(matches!(Pending::decode(&untagged), Err(PendingError::NotOurs("unknown format")) | Err(PendingError::Json(_))), "{}", untagged);
     }
 
     /// Every record the function writes is read back, and writing what was read gives the same

@@ -216,7 +216,7 @@ fn check_title(name: &str, body: &Map<String, Value>, data: &Value) {
 
 #[tokio::test]
 async fn every_real_and_documented_atlas_body_reads_well_and_keeps_its_facts() {
-    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let update = common::golden::rewrite_requested("UPDATE_GOLDEN");
     let mut snapshot = Map::new();
     for case in cases() {
         let body: Map<String, Value> = serde_json::from_str(&case.body)

@@ -42,7 +42,7 @@ fn current() -> String {
 fn help_matches_the_snapshot() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/help.txt");
     let current = current();
-    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v == "1") {
+    if golden::rewrite_requested("UPDATE_SNAPSHOTS") {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, &current).unwrap();
         return;

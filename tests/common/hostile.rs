@@ -11,13 +11,26 @@ pub struct Case {
     pub name: String,
     pub event: Value,
     pub status: u16,
+    /// The response body's `error`; none for a 200.
+    pub error: Option<&'static str>,
 }
 
-fn case(name: impl Into<String>, event: Value, status: u16) -> Case {
+/// What a case must answer: the status and, for a refusal, the contract's `error` code.
+type Expect = (u16, Option<&'static str>);
+const PUBLISHED: Expect = (200, None);
+const MALFORMED: Expect = (400, Some("malformed_payload"));
+const MISSING: Expect = (401, Some("missing_signature"));
+const INVALID: Expect = (401, Some("invalid_signature"));
+const UNKNOWN_PROVIDER: Expect = (404, Some("unknown_provider"));
+const NOT_POST: Expect = (405, Some("method_not_allowed"));
+const TOO_LARGE: Expect = (413, Some("payload_too_large"));
+
+fn case(name: impl Into<String>, event: Value, (status, error): Expect) -> Case {
     Case {
         name: name.into(),
         event,
         status,
+        error,
     }
 }
 
@@ -69,52 +82,52 @@ pub fn cases() -> Vec<Case> {
         cases.push(case(
             format!("{slug}: invalid base64 body"),
             bad_base64,
-            401,
+            INVALID,
         ));
         cases.push(case(
             format!("{slug}: invalid UTF-8"),
             signed_bytes(p, b"{\"a\":\"\xff\xfe\"}").v2_base64(),
-            400,
+            MALFORMED,
         ));
         cases.push(case(
             format!("{slug}: empty body, signed"),
             signed_bytes(p, b"").v2(),
-            400,
+            MALFORMED,
         ));
         cases.push(case(
             format!("{slug}: empty body, unsigned"),
             Http::post(&path(p), "").v2(),
-            401,
+            MISSING,
         ));
         cases.push(case(
             format!("{slug}: JSON scalar"),
             signed_bytes(p, b"42").v2(),
-            400,
+            MALFORMED,
         ));
         cases.push(case(
             format!("{slug}: JSON string"),
             signed_bytes(p, b"\"alert\"").v2(),
-            400,
+            MALFORMED,
         ));
         cases.push(case(
             format!("{slug}: JSON array"),
             signed_bytes(p, b"[{\"id\":1}]").v2(),
-            400,
+            MALFORMED,
         ));
         cases.push(case(
             format!("{slug}: JSON null"),
             signed_bytes(p, b"null").v2(),
-            400,
+            MALFORMED,
         ));
         cases.push(case(
             format!("{slug}: 10,000-deep nesting"),
             signed_bytes(p, nested(10_000).as_bytes()).v2(),
-            400,
+            MALFORMED,
         ));
         cases.push(case(
             format!("{slug}: 100-deep nesting"),
             signed_bytes(p, nested(100).as_bytes()).v2(),
-            200,
+            PUBLISHED,
         ));
         let digits = format!(
             "{{\"id\":\"big\",\"n\":{},\"m\":-{}.5e-300}}",
@@ -124,34 +137,34 @@ pub fn cases() -> Vec<Case> {
         cases.push(case(
             format!("{slug}: 500-digit numbers"),
             signed_bytes(p, digits.as_bytes()).v2(),
-            200,
+            PUBLISHED,
         ));
         cases.push(case(
             format!("{slug}: lone surrogate escape"),
             signed_bytes(p, br#"{"a":"\ud800"}"#).v2(),
-            400,
+            MALFORMED,
         ));
         cases.push(case(
             format!("{slug}: paired surrogate escape"),
             signed_bytes(p, br#"{"a":"\ud83d\ude00"}"#).v2(),
-            200,
+            PUBLISHED,
         ));
         cases.push(case(
             format!("{slug}: trailing garbage"),
             signed_bytes(p, b"{} {}").v2(),
-            400,
+            MALFORMED,
         ));
         cases.push(case(
             format!("{slug}: NaN"),
             signed_bytes(p, b"{\"a\":NaN}").v2(),
-            400,
+            MALFORMED,
         ));
 
         // Signature headers.
         cases.push(case(
             format!("{slug}: header name in upper case"),
             with_sig(&good).v2(),
-            200,
+            PUBLISHED,
         ));
         let mut lower = super::with_companions(Http::post(&path(p), seed), p, seed);
         lower
@@ -160,133 +173,143 @@ pub fn cases() -> Vec<Case> {
         cases.push(case(
             format!("{slug}: header name in lower case, REST"),
             lower.rest("prod", false),
-            200,
+            PUBLISHED,
         ));
         let twice = with_sig(&good).header(&header.to_ascii_uppercase(), &good);
         cases.push(case(
             format!("{slug}: duplicated header (HTTP API joins them)"),
             twice.v2(),
-            401,
+            INVALID,
         ));
         let bad_then_good = with_sig("bad").header(header, &good);
         cases.push(case(
             format!("{slug}: duplicated header, REST, last valid"),
             bad_then_good.rest("prod", false),
-            200,
+            PUBLISHED,
         ));
         let good_then_bad = with_sig(&good).header(header, "bad");
         cases.push(case(
             format!("{slug}: duplicated header, REST, last invalid"),
             good_then_bad.rest("prod", false),
-            401,
+            INVALID,
         ));
         cases.push(case(
             format!("{slug}: whitespace around signature"),
             with_sig(&format!(" {good}\t")).v2(),
-            200,
+            PUBLISHED,
         ));
         if p.spec().tag.encoding == Encoding::Hex {
             cases.push(case(
                 format!("{slug}: uppercase hex"),
                 with_sig(&uppercase_hex(p, &good)).v2(),
-                200,
+                PUBLISHED,
             ));
         } else {
             cases.push(case(
                 format!("{slug}: base64 without padding"),
                 with_sig(good.trim_end_matches('=')).v2(),
-                401,
+                INVALID,
             ));
             cases.push(case(
                 format!("{slug}: base64url alphabet"),
                 with_sig(&good.replace('+', "-").replace('/', "_")).v2(),
-                if good.contains(['+', '/']) { 401 } else { 200 },
+                if good.contains(['+', '/']) {
+                    INVALID
+                } else {
+                    PUBLISHED
+                },
             ));
         }
         cases.push(case(
             format!("{slug}: empty signature"),
             with_sig("").v2(),
-            401,
+            INVALID,
         ));
         cases.push(case(
             format!("{slug}: truncated signature"),
             with_sig(&good[..good.len() / 2]).v2(),
-            401,
+            INVALID,
         ));
         cases.push(case(
             format!("{slug}: one character short"),
             with_sig(&good[..good.len() - 1]).v2(),
-            401,
+            INVALID,
         ));
         cases.push(case(
             format!("{slug}: over-long signature (100 KB)"),
             with_sig(&"a".repeat(100_000)).v2(),
-            401,
+            INVALID,
         ));
         cases.push(case(
             format!("{slug}: signature plus extra"),
             with_sig(&format!("{good}00")).v2(),
-            401,
+            INVALID,
         ));
         for other in Provider::ALL.into_iter().filter(|o| *o != p) {
             cases.push(case(
                 format!("{slug}: {} scheme", other.slug()),
                 with_sig(&sign(other, SECRETS[0], seed)).v2(),
-                401,
+                INVALID,
             ));
             let theirs = super::with_companions(Http::post(&path(p), seed), other, seed)
                 .header(other.signature_header(), &sign(other, SECRETS[0], seed));
             cases.push(case(
                 format!("{slug}: {}'s header only", other.slug()),
                 theirs.v2(),
-                401,
+                MISSING,
             ));
         }
         cases.push(case(
             format!("{slug}: another secret"),
             with_sig(&sign(p, "another-providers-secret", seed)).v2(),
-            401,
+            INVALID,
         ));
         cases.push(case(
             format!("{slug}: non-ASCII signature"),
             with_sig("sïgnature").v2(),
-            401,
+            INVALID,
         ));
 
         // Query secrets (only App Services has them enabled in the test configuration).
         let query = |q: &str| Http::post(&path(p), seed).query(q).v2();
         let enabled = p == Provider::AppServices;
+        // Where query secrets are off, a request with only a query string has no credential.
+        let refused = if enabled { INVALID } else { MISSING };
         cases.push(case(
             format!("{slug}: query secret"),
             query(&format!("secret={QUERY_SECRET}")),
-            if enabled { 200 } else { 401 },
+            if enabled { PUBLISHED } else { MISSING },
         ));
         cases.push(case(
             format!("{slug}: signing secret as query secret"),
             query(&format!("secret={}", SECRETS[0])),
-            401,
+            refused,
         ));
         cases.push(case(
             format!("{slug}: repeated query secret"),
             query(&format!("secret={QUERY_SECRET}&secret={QUERY_SECRET}")),
-            401,
+            refused,
         ));
         cases.push(case(
             format!("{slug}: empty query secret"),
             query("secret="),
-            401,
+            refused,
         ));
         cases.push(case(
             format!("{slug}: query secret, other case"),
             query(&format!("SECRET={QUERY_SECRET}")),
-            401,
+            MISSING,
         ));
 
         // Paths.
         let mut routed = |name: &str, path: String| {
             let mut request = signed_bytes(p, seed);
             request.path = path;
-            cases.push(case(format!("{slug}: {name}"), request.v2(), 404));
+            cases.push(case(
+                format!("{slug}: {name}"),
+                request.v2(),
+                UNKNOWN_PROVIDER,
+            ));
         };
         routed("dot segments", format!("/webhooks/atlas/../{slug}x"));
         routed(
@@ -309,29 +332,33 @@ pub fn cases() -> Vec<Case> {
         cases.push(case(
             format!("{slug}: one byte under the limit"),
             signed_bytes(p, fill(limit - 1).as_bytes()).v2(),
-            200,
+            PUBLISHED,
         ));
         cases.push(case(
             format!("{slug}: at the limit"),
             signed_bytes(p, fill(limit).as_bytes()).v2(),
-            200,
+            PUBLISHED,
         ));
         cases.push(case(
             format!("{slug}: one byte over the limit"),
             signed_bytes(p, fill(limit + 1).as_bytes()).v2(),
-            413,
+            TOO_LARGE,
         ));
     }
     cases.push(case(
         "unknown provider",
         Http::post("/webhooks/pagerduty", "{}").v2(),
-        404,
+        UNKNOWN_PROVIDER,
     ));
-    cases.push(case("root path", Http::post("/", "{}").v2(), 404));
+    cases.push(case(
+        "root path",
+        Http::post("/", "{}").v2(),
+        UNKNOWN_PROVIDER,
+    ));
     cases.push(case(
         "GET",
         Http::post("/webhooks/atlas", "").method("GET").v2(),
-        405,
+        NOT_POST,
     ));
     cases
 }

@@ -407,6 +407,7 @@ pub async fn send<P: Publisher, Q: alert_relay::publish::Fallback>(
 ) -> (u16, Value) {
     parts(relay.handle(request(event)).await)
 }
+pub mod golden;
 pub mod hostile;
 pub mod memory_table;
 

@@ -5,8 +5,6 @@ dimensions, every metric an alarm of template.yaml names. The failed request is 
 (moto) refusing a publish to a topic that does not exist is answered 502, so the provider retries.
 The alarms on the fallback queues watch SQS's own metrics of those queues."""
 
-import json
-
 import pytest
 
 import relaystack as stack
@@ -19,19 +17,8 @@ def template() -> dict:
     return stack.template()
 
 
-def emf_lines(log_text: str) -> list[dict]:
-    lines = []
-    for line in log_text.splitlines():
-        start = line.find("{")
-        if start < 0:
-            continue
-        try:
-            document = json.loads(line[start:])
-        except ValueError:
-            continue
-        if isinstance(document, dict) and "_aws" in document:
-            lines.append(document)
-    return lines
+def outcomes_of(documents: list[dict]) -> set[str]:
+    return {k for document in documents if "_aws" in document for k in OUTCOMES if document.get(k) == 1}
 
 
 @pytest.fixture(scope="module")
@@ -63,16 +50,20 @@ def queued_then_redriven(outage, signer) -> None:
 
 
 def test_every_alarm_watches_a_metric_the_function_emits(function, missing_topic_function, outage, signer):
+    # Each function's own outcomes, read from its log (polled: a line is written as it answers).
+    expected = {function: {"published", "rejected"}, missing_topic_function: {"publish_failed"},
+                outage.function: {"queued", "redriven", "redrive_failed"}}
+    offsets = {f: f.log_size() for f in expected}
     assert function.send_event(stack.EVENTS / "atlas-valid.json").status_code == 200
     assert function.send_event(stack.EVENTS / "monte-carlo-bad-signature.json").status_code == 401
     assert missing_topic_function.send_event(stack.EVENTS / "atlas-valid.json").status_code == 502
     queued_then_redriven(outage, signer)
-    outcomes: set[str] = set()
+    documents = [d for f, wanted in expected.items()
+                 for d in f.logged_until(offsets[f], lambda docs, wanted=wanted: wanted <= outcomes_of(docs))
+                 if "_aws" in d]
+    outcomes = outcomes_of(documents)
     declared: set[tuple[str, str]] = set()  # (namespace, metric) with the dimensionless set
-    logs = [f.service.log_path.read_text(errors="replace")
-            for f in (function, missing_topic_function, outage.function)]
-    for document in emf_lines("\n".join(logs)):
-        outcomes |= {k for k in OUTCOMES if document.get(k) == 1}
+    for document in documents:
         for directive in document["_aws"]["CloudWatchMetrics"]:
             if [] in directive["Dimensions"]:
                 declared |= {(directive["Namespace"], m["Name"]) for m in directive["Metrics"]}

@@ -74,7 +74,8 @@ def test_a_critical_monte_carlo_alert_reaches_every_route(routed, moto):
         assert attributes["severity"] == "critical" and attributes["provider"] == "monte-carlo"
 
 
-def test_an_atlas_alert_of_unknown_severity_goes_to_default_and_chat_only(routed, moto):
+def test_an_atlas_warning_goes_to_default_and_chat_only(routed, moto):
+    """atlas-valid.json's disk-space alert is a `warning` (the default severity rules): not paged."""
     for url in routed.queues.values():
         moto.drain(url)
     response = routed.function.invoke(stack.EVENTS / "atlas-valid.json")
@@ -83,6 +84,7 @@ def test_an_atlas_alert_of_unknown_severity_goes_to_default_and_chat_only(routed
     got = deliveries(moto, routed)
     assert {name: len(messages) for name, messages in got.items()} == {
         "routed-default": 1, "routed-paging": 0, "routed-data.fifo": 0, "routed-chat": 1}
+    assert json.loads(got["routed-default"][0]["Body"])["data"]["severity"] == "warning"
 
 
 def test_a_route_to_a_missing_topic_answers_502_and_the_log_names_it(log_dir, moto):
@@ -99,8 +101,7 @@ def test_a_route_to_a_missing_topic_answers_502_and_the_log_names_it(log_dir, mo
         assert stack.response_body(response) == {"error": "publish_failed"}
         # The default topic was published all the same (the provider's retry will repeat it).
         assert len(moto.receive_until(queue, moto.publish_marker(default))) == 1
-        lines = [json.loads(line) for line in instance.service.log_path.read_text().splitlines()
-                 if line.startswith("{")]
+        lines = instance.logged_until(0, lambda docs: any(d.get("message") == "request" for d in docs))
         failed = [line for line in lines if line.get("message") == "publish failed"]
         assert [(line["route"], line["topic"]) for line in failed] == [("2", missing)]
         request = [line for line in lines if line.get("message") == "request"][-1]

@@ -2,6 +2,8 @@
 the failure it stands for, only the requests it matches, only as many times as asked; everything
 else goes through to moto unchanged."""
 
+import threading
+
 import boto3
 import botocore.config
 import botocore.exceptions
@@ -85,3 +87,20 @@ def test_sqs_json_protocol_requests_are_read_and_failed_as_sqs_fails(moto, proxy
 def test_an_unknown_fault_is_refused(proxy):
     with pytest.raises(ValueError):
         proxy.fail("slowly")
+
+
+def test_requests_held_at_once_are_counted(moto, proxy):
+    """`most_in_flight`: how many requests the proxy held together (slow ones overlap), since reset()."""
+    sns = client("sns", proxy.endpoint)
+    proxy.fail("slow", actions={"ListTopics"}, hang_seconds=1.0)
+    calls = [threading.Thread(target=sns.list_topics) for _ in range(3)]
+    for call in calls:
+        call.start()
+    for call in calls:
+        call.join()
+    assert proxy.most_in_flight == 3
+    proxy.reset()
+    assert proxy.most_in_flight == 0
+    sns.list_topics()
+    sns.list_topics()
+    assert proxy.most_in_flight == 1

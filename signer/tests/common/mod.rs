@@ -1,6 +1,10 @@
 //! Runs the built `alert-relay-sign` the way a user does, in a scratch directory of its own.
 #![allow(dead_code)]
 
+// The workspace's one guard on rewriting snapshots (UPDATE_SNAPSHOTS=1, never under CI=true).
+#[path = "../../../tests/common/golden.rs"]
+pub mod golden;
+
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
