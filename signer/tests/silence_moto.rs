@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use alert_relay::state::Silence;
+use alert_relay::state::dynamodb::item_from_sdk;
 use alert_relay::state::item::{Attr, EXPIRES_AT};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
@@ -19,7 +20,6 @@ use aws_sdk_dynamodb::types::{
 };
 use common::*;
 use serde_json::{Value, json};
-use alert_relay::state::dynamodb::item_from_sdk;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 

@@ -470,11 +470,13 @@ impl Stored {
         self.handled.truncate(HANDLED_MAX);
     }
 
-    /// The event `event_id` was published (or queued): its claim is cleared.
+    /// The event `event_id` was published (or queued): its claim is cleared, and with it the
+    /// targets a takeover would have told (the item stays small).
     pub fn complete(&mut self, event_id: &str) {
         for entry in &mut self.handled {
             if entry.event_id == event_id {
                 entry.claim_until = None;
+                entry.notified.clear();
             }
         }
     }

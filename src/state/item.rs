@@ -140,10 +140,12 @@ pub fn state_item(dedup_key: &str, stored: &Stored, version: i64, expires_at: i6
             if let Some(until) = h.claim_until {
                 m.insert("claim_until".into(), Attr::n(until));
             }
-            m.insert(
-                "notified".into(),
-                Attr::L(h.notified.iter().cloned().map(Attr::S).collect()),
-            );
+            if !h.notified.is_empty() {
+                m.insert(
+                    "notified".into(),
+                    Attr::L(h.notified.iter().cloned().map(Attr::S).collect()),
+                );
+            }
             Attr::M(m)
         })
         .collect();
@@ -207,6 +209,28 @@ pub fn read_state(item: &Item) -> Result<(Stored, i64), BadItem> {
     Ok((stored, version))
 }
 
+/// An item's size as DynamoDB counts it for capacity: names and values, numbers at about one
+/// byte per two digits, maps and lists with their per-element overhead
+/// (<https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html>).
+pub fn size(item: &Item) -> usize {
+    fn value(attr: &Attr) -> usize {
+        match attr {
+            Attr::S(s) => s.len(),
+            Attr::N(n) => n.trim_start_matches('-').len().div_ceil(2) + 1,
+            Attr::M(map) => {
+                3 + map
+                    .iter()
+                    .map(|(k, v)| k.len() + value(v) + 1)
+                    .sum::<usize>()
+            }
+            Attr::L(list) => 3 + list.iter().map(|v| value(v) + 1).sum::<usize>(),
+        }
+    }
+    item.iter()
+        .map(|(name, attr)| name.len() + value(attr))
+        .sum()
+}
+
 /// Epoch seconds of `at` plus `retention`, for the TTL attribute.
 pub fn expiry(at: Millis, retention: Millis) -> i64 {
     at.saturating_add(retention) / 1000
@@ -250,6 +274,46 @@ mod tests {
         let mut item = state_item("k", &minimal(), 1, 1);
         item.insert("severity".into(), Attr::s("loud"));
         assert_eq!(read_state(&item), Err(BadItem("severity")));
+    }
+
+    #[test]
+    fn a_state_item_stays_within_two_write_units() {
+        use crate::state::HANDLED_MAX;
+        let topic = |name: &str| format!("arn:aws:sns:eu-west-1:123456789012:{name}");
+        let mut stored = minimal();
+        stored.opened_at = Some(1_705_314_600_000);
+        stored.opened_event_id = Some("fd598308abaea1259becfca3b878e56d".into());
+        stored.last_event_at = Some(1_705_314_600_000);
+        stored.told = ["default".to_owned(), topic("paging"), topic("chat")]
+            .into_iter()
+            .map(|target| Told {
+                target,
+                state: AlertState::Acknowledged,
+                severity: Severity::Critical,
+                at: 1_705_314_600_000,
+                episode: 1,
+            })
+            .collect();
+        let new = state_item("atlas:5d1b6f8e8c2e4e2d3c4a5b6c", &stored, 1, 1_767_225_600);
+        assert!(
+            size(&new) < 1024,
+            "a new alert's item: {} bytes",
+            size(&new)
+        );
+        // A long-lived alert: every remembered event completed, one still claimed.
+        stored.handled = (0..HANDLED_MAX)
+            .map(|i| Handled {
+                event_id: format!("{i:032x}"),
+                claim_until: (i == 0).then_some(1_705_314_610_000),
+                notified: if i == 0 {
+                    vec!["default".into(), topic("paging"), topic("chat")]
+                } else {
+                    Vec::new()
+                },
+            })
+            .collect();
+        let full = state_item("atlas:5d1b6f8e8c2e4e2d3c4a5b6c", &stored, 99, 1_767_225_600);
+        assert!(size(&full) <= 2048, "a full item: {} bytes", size(&full));
     }
 
     fn minimal() -> Stored {
