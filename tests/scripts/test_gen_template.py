@@ -252,6 +252,25 @@ def test_the_function_learns_the_fallback_queue_it_accepts_records_from():
         "Fn::If": ["HasFallbackQueue", {"Fn::GetAtt": ["FallbackQueue", "Arn"]}, {"Ref": "AWS::NoValue"}]}
 
 
+def test_the_logs_are_kept_30_days_and_the_log_group_and_topic_take_optional_keys():
+    template = yaml_parse(TEMPLATE)
+    assert template["Parameters"]["LogRetentionDays"]["Default"] == 30
+    logs = template["Resources"]["AlertRelayLogs"]["Properties"]
+    assert logs["RetentionInDays"] == {"Ref": "LogRetentionDays"}
+    assert logs["KmsKeyId"] == {"Fn::If": ["HasLogKmsKey", {"Ref": "LogKmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
+    topic = template["Resources"]["AlertTopic"]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Fn::If": ["HasTopicKmsKey", {"Ref": "TopicKmsKeyArn"}, {"Ref": "AWS::NoValue"}]}
+    for name in ("LogKmsKeyArn", "TopicKmsKeyArn"):
+        assert template["Parameters"][name]["Default"] == ""
+    # Publishing to an encrypted topic takes these two on its key, and the function gets no more.
+    grants = [p["Fn::If"][1] for p in function(template)["Policies"]
+              if isinstance(p, dict) and p.get("Fn::If", [None])[0] == "HasTopicKmsKey"]
+    assert grants == [{"Statement": [{"Effect": "Allow", "Action": ["kms:GenerateDataKey*", "kms:Decrypt"],
+                                      "Resource": {"Ref": "TopicKmsKeyArn"}}]}]
+    assert "kms:" not in json.dumps([p for p in function(template)["Policies"] if p not in
+                                     [{"Fn::If": ["HasTopicKmsKey", grants[0], {"Ref": "AWS::NoValue"}]}]])
+
+
 def test_every_checkov_skip_gives_its_reason():
     skips = re.findall(r"#\s*checkov:skip=([A-Z0-9_]+)(?::(.*))?$", TEMPLATE, re.MULTILINE)
     assert skips, "no checkov skip found: the pattern no longer matches template.yaml"
