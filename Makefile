@@ -125,9 +125,21 @@ deploy: venv ## sam build && sam deploy --guided
 	sam build
 	sam deploy --guided
 
-template-lint: venv template-check ## template-check, then cfn-lint and sam validate --lint on template.yaml
+# checkov has a venv of its own: its pins would downgrade boto3 and networkx in .venv (requirements-checkov.txt).
+CHECKOV_VENV := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+
+$(CHECKOV_STAMP): requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check --no-input -r requirements-checkov.txt
+	touch $@
+
+# checkov: every check it skips is skipped in template.yaml, beside the resource, with its reason
+# (`# checkov:skip=CKV_AWS_…:why`); --skip-download keeps it off the network.
+template-lint: venv $(CHECKOV_STAMP) template-check ## template-check, then cfn-lint, sam validate --lint and checkov on template.yaml
 	cfn-lint template.yaml
 	sam validate --lint --region $(REGION)
+	$(CHECKOV_VENV)/bin/checkov -f template.yaml --framework cloudformation --quiet --compact --skip-download
 
 fuzz: ## fuzzing campaign: each target for FUZZ_SECONDS (default 600) with cargo-fuzz
 	scripts/fuzz $(FUZZ_SECONDS)
@@ -137,6 +149,6 @@ fuzz-smoke: ## short bounded fuzzing run (part of `make test`): each target for 
 
 clean: ## remove build outputs and the venv
 	cargo clean
-	rm -rf $(VENV) .aws-sam .run
+	rm -rf $(VENV) $(CHECKOV_VENV) .aws-sam .run
 
 include bench/bench.mk

@@ -53,6 +53,11 @@ STANDIN_LABEL = "alert-relay.standin-digest"
 # ATLAS_API_CLIENT_SECRET: the stand-in Atlas Admin API's fake secret under make sam-run (deployed,
 # the secret comes from Secrets Manager: ATLAS_API_CLIENT_SECRET_ARN).
 LOCAL_VARIABLES = ["AWS_ENDPOINT_URL", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "ATLAS_API_CLIENT_SECRET"]
+# The fake signing secrets --env-vars passes as plain variables (<P>_WEBHOOK_SECRETS, …). Deployed,
+# template.yaml keeps them in Secrets Manager and gives the function only <P>_WEBHOOK_SECRETS_ARN,
+# which the derived template blanks (the secret is a resource of the stack, and `sam local` has no
+# Secrets Manager): so they too are declared in the derived template only.
+SECRETS_FILE = stack.EVENTS / "test.env"
 HOST_ALIAS = "host.docker.internal"
 
 
@@ -267,12 +272,17 @@ def build(say=print) -> Path:
         raise SamError(f"sam build failed:\n{done.stdout}\n{done.stderr}")
     subprocess.run(
         [str(stack.ROOT / "scripts" / "local-template"), str(BUILD_DIR / "template.yaml"), str(LOCAL_TEMPLATE),
-         *(arg for name in LOCAL_VARIABLES for arg in ("--declare", name))],
+         *(arg for name in local_variables() for arg in ("--declare", name))],
         check=True,
     )
     say(f"sam build ({ARCHITECTURE}) of template.yaml into {BUILD_DIR.relative_to(stack.ROOT)}, "
         f"derived template {LOCAL_TEMPLATE.relative_to(stack.ROOT)}: {time.monotonic() - started:.1f} s")
     return LOCAL_TEMPLATE
+
+
+def local_variables(secrets_file: Path = SECRETS_FILE) -> list[str]:
+    """What the derived template declares for --env-vars to fill: LOCAL_VARIABLES and the secrets."""
+    return [*LOCAL_VARIABLES, *stack.env_file_values(secrets_file)]
 
 
 def built_bootstrap() -> Path:
@@ -289,7 +299,7 @@ def declared_variables(template: Path = LOCAL_TEMPLATE) -> set[str]:
     return names
 
 
-def env_vars_file(path: Path, topic_arn: str, moto_port: int, secrets_file: Path = stack.EVENTS / "test.env",
+def env_vars_file(path: Path, topic_arn: str, moto_port: int, secrets_file: Path = SECRETS_FILE,
                   extra: dict[str, str] | None = None) -> Path:
     """`--env-vars`: the topic, moto as seen from the container, fake credentials, the test secrets,
     and `extra` (ALERT_ROUTES under make sam-run)."""

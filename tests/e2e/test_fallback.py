@@ -190,6 +190,14 @@ def test_a_partial_outage_queues_only_the_failed_topics_and_publishes_none_twice
 
 
 def test_a_record_that_keeps_failing_goes_to_the_dead_letter_queue_after_5_receives(outage, signer):
+    """After 5 receives the record is in the dead-letter queue, unchanged; sent back to the fallback
+    queue, it is delivered once.
+
+    What this does not show: moto has no `start-message-move-task` (the move back is a plain
+    SendMessage of the dead letter's body), and moto polices no queue policy or IAM permission. That
+    the template's recovery role may run the move (the fallback queue's Deny lets it send) and that
+    nobody may send to the dead-letter queue is checked on the template itself
+    (tests/scripts/test_gen_template.py); that AWS evaluates it so is AWS's documentation's word."""
     chat = outage.topics["fallback-chat"]
     outage.sns.fail("refuse", topics={chat})
     alert = atlas_alert(signer, outage.work_dir)
@@ -204,8 +212,8 @@ def test_a_record_that_keeps_failing_goes_to_the_dead_letter_queue_after_5_recei
     assert dead[0]["Body"] == batches[0].messages[0]["Body"]
     assert published(outage)["fallback-chat"] == 0
 
-    # Moved back once the cause is fixed (what `aws sqs start-message-move-task` does), it is
-    # delivered: to the chat topic only, once.
+    # Sent back once the cause is fixed (standing in for `aws sqs start-message-move-task`, which
+    # moto lacks), it is delivered: to the chat topic only, once.
     outage.sns.heal()
     outage.moto.sqs.send_message(QueueUrl=outage.queue, MessageBody=dead[0]["Body"])
     assert [b.failures for b in drain(outage)] == [[]]

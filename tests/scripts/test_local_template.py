@@ -73,14 +73,31 @@ def test_a_relative_code_uri_is_resolved_and_a_remote_one_kept(tmp_path):
 
 
 def test_the_deployed_template_declares_no_local_variable():
-    """The emulator's endpoint and fake credentials never reach the deployed function."""
+    """The emulator's endpoint, fake credentials and plain secrets never reach the deployed function."""
     import samstack
 
+    assert {"AWS_ENDPOINT_URL", "ATLAS_WEBHOOK_SECRETS", "APP_SERVICES_QUERY_SECRETS"} <= set(samstack.local_variables())
     template = parse_yaml_file(str(ROOT / "template.yaml"))
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             variables = resource["Properties"].get("Environment", {}).get("Variables", {})
-            assert not set(samstack.LOCAL_VARIABLES) & set(variables)
+            assert not set(samstack.local_variables()) & set(variables)
+
+
+def test_locally_the_secrets_are_plain_variables_and_their_arns_blank(tmp_path):
+    """No Secrets Manager under `sam local`: the function gets events/test.env's secrets through
+    --env-vars, which fills only declared variables, and no ARN of a secret the stack would create."""
+    import samstack
+
+    out = tmp_path / "local.yaml"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "local-template"), str(ROOT / "template.yaml"), str(out),
+                    *(arg for name in samstack.local_variables() for arg in ("--declare", name))], check=True)
+    variables = parse_yaml_file(str(out))["Resources"]["AlertRelayFunction"]["Properties"]["Environment"]["Variables"]
+    secrets = [name for name in samstack.local_variables() if name.endswith(("_WEBHOOK_SECRETS", "_QUERY_SECRETS"))]
+    assert secrets, "events/test.env names no secret"
+    for name in secrets:
+        assert variables[name] == ""
+        assert variables[name + "_ARN"] == ""
 
 
 def test_derives_the_real_template(tmp_path):
