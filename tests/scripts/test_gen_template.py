@@ -351,3 +351,34 @@ def test_a_bad_registry_fails_with_a_message_and_writes_nothing(tmp_path):
     done = run("--providers-json", registry, out)
     assert done.returncode != 0 and "gen-template: the provider registry has slug atlas more than once" in done.stderr
     assert not out.exists()
+
+
+def test_the_alert_state_table_is_on_by_default_and_the_function_reaches_it_alone():
+    template = yaml_parse(TEMPLATE)
+    assert template["Parameters"]["AlertState"]["Default"] == "on"
+    table = template["Resources"]["AlertStateTable"]
+    assert table["Condition"] == "HasAlertState"
+    props = table["Properties"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert {(k["AttributeName"], k["KeyType"]) for k in props["KeySchema"]} == {("pk", "HASH"), ("sk", "RANGE")}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": "expires_at", "Enabled": True}
+    assert props["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert props["SSESpecification"]["SSEEnabled"] is True
+    variables = function(template)["Environment"]["Variables"]
+    assert variables["ALERT_STATE_TABLE"] == {"Fn::If": ["HasAlertState", {"Ref": "AlertStateTable"}, {"Ref": "AWS::NoValue"}]}
+    # The function's only DynamoDB grant: the item actions it uses, on that table's ARN.
+    grants = [
+        statement
+        for policy in function(template)["Policies"]
+        if isinstance(policy, dict) and "Fn::If" in policy
+        for branch in policy["Fn::If"][1:2]
+        if isinstance(branch, dict)
+        for statement in branch.get("Statement", [])
+        if any(str(a).startswith("dynamodb:") for a in statement.get("Action", []))
+    ]
+    assert grants == [{
+        "Effect": "Allow",
+        "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+        "Resource": {"Fn::GetAtt": ["AlertStateTable", "Arn"]},
+    }]
+    assert "dynamodb:*" not in TEMPLATE
