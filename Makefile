@@ -56,7 +56,7 @@ check: lint ## lint, then unit and integration tests: no Python, moto or network
 # Whole test files, and the signer's tests that run python3, are behind the `oracles` feature, so
 # plain `cargo test` does not build them.
 oracles: venv ## differential tests against CPython and moto (part of `make test`)
-	cargo test --locked -p alert-relay --features oracles --test pyform_differential --test route_differential --test signature_differential --test atlas_api_standin
+	cargo test --locked -p alert-relay --features oracles --test pyform_differential --test route_differential --test signature_differential --test atlas_api_standin --test state_table_moto
 	cargo test --locked -p alert-relay-sign --features oracles
 
 test: check oracles events-check script-tests e2e template-lint package-check sam-local-if-docker fuzz-smoke ## everything CI runs

@@ -11,7 +11,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -21,8 +20,11 @@ use alert_relay::publish::{PublishRequest, StateTable, state_timeouts};
 use alert_relay::state::item::Item;
 use alert_relay::state::{Expect, Table, TableFuture};
 use alert_relay::{Config, PublishError, Publisher, Relay};
-use aws_config::BehaviorVersion;
 use serde_json::{Value, json};
+
+#[path = "../tests/common/moto.rs"]
+mod moto;
+use moto::{Moto, create_state_table};
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
 const SECRET: &str = "bench-atlas-secret";
@@ -83,47 +85,6 @@ impl<T: Table> Table for Counted<T> {
     fn query<'a>(&'a self, pk: &'a str) -> TableFuture<'a, Vec<Item>> {
         self.count("Query");
         self.inner.query(pk)
-    }
-}
-
-/// moto_server on a free port, killed when dropped.
-struct Moto {
-    child: Child,
-    endpoint: String,
-}
-
-impl Moto {
-    fn start() -> Moto {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let server = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(".venv/bin/moto_server");
-        let child = Command::new(&server)
-            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{}: {e} (run `make venv` first)", server.display()));
-        let moto = Moto {
-            child,
-            endpoint: format!("http://127.0.0.1:{port}"),
-        };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return moto;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        panic!("moto_server did not start");
-    }
-}
-
-impl Drop for Moto {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -262,58 +223,12 @@ fn main() {
         .unwrap();
     let moto = Moto::start();
     let rows = runtime.block_on(async {
-        let sdk = aws_config::defaults(BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&moto.endpoint)
-            .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
-                "testing", "testing", None, None, "bench",
-            ))
-            .load()
-            .await;
-        let client = aws_sdk_dynamodb::Client::from_conf(
-            state_timeouts(aws_sdk_dynamodb::config::Builder::from(&sdk))
-                // moto is slower than DynamoDB: the bench measures the client, not the budget.
+        // moto is slower than DynamoDB: the bench measures the client, not the budget.
+        let client = moto.dynamodb(|config| {
+            state_timeouts(config)
                 .timeout_config(aws_sdk_dynamodb::config::timeout::TimeoutConfig::disabled())
-                .build(),
-        );
-        use aws_sdk_dynamodb::types::{
-            AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
-        };
-        client
-            .create_table()
-            .table_name(TABLE)
-            .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("pk")
-                    .key_type(KeyType::Hash)
-                    .build()
-                    .unwrap(),
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name("sk")
-                    .key_type(KeyType::Range)
-                    .build()
-                    .unwrap(),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("pk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name("sk")
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()
-                    .unwrap(),
-            )
-            .send()
-            .await
-            .expect("create the bench table in moto");
+        });
+        create_state_table(&client, TABLE).await;
         let counted = Counted {
             inner: Arc::new(StateTable::new(client, TABLE)),
             calls: Arc::default(),

@@ -2,6 +2,7 @@
 //! consistent), conditional `PutItem` and `DeleteItem`, and `Query`, with DynamoDB's errors
 //! sorted into the reasons the log line and `state_fallback` carry.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use aws_sdk_dynamodb::Client;
@@ -47,11 +48,28 @@ impl StateTable {
     }
 }
 
-/// The condition expression for `expect`, and its values.
-fn condition(expect: Expect) -> (&'static str, Option<(&'static str, AttributeValue)>) {
+/// A write's condition: its expression, the names it uses and its values.
+struct Condition {
+    expression: &'static str,
+    names: HashMap<String, String>,
+    values: Option<HashMap<String, AttributeValue>>,
+}
+
+fn condition(expect: Expect) -> Condition {
     match expect {
-        Expect::Absent => ("attribute_not_exists(#pk)", None),
-        Expect::Version(v) => ("#v = :v", Some((":v", AttributeValue::N(v.to_string())))),
+        Expect::Absent => Condition {
+            expression: "attribute_not_exists(#pk)",
+            names: HashMap::from([("#pk".to_owned(), PK.to_owned())]),
+            values: None,
+        },
+        Expect::Version(v) => Condition {
+            expression: "#v = :v",
+            names: HashMap::from([("#v".to_owned(), VERSION.to_owned())]),
+            values: Some(HashMap::from([(
+                ":v".to_owned(),
+                AttributeValue::N(v.to_string()),
+            )])),
+        },
     }
 }
 
@@ -113,41 +131,35 @@ impl Table for StateTable {
 
     fn put(&self, item: Item, expect: Expect) -> TableFuture<'_, ()> {
         Box::pin(async move {
-            let (expression, value) = condition(expect);
-            let mut request = self
-                .client
+            let condition = condition(expect);
+            self.client
                 .put_item()
                 .table_name(&self.table)
                 .set_item(Some(item_to_sdk(item)))
-                .condition_expression(expression);
-            request = match value {
-                Some((name, value)) => request
-                    .expression_attribute_names("#v", VERSION)
-                    .expression_attribute_values(name, value),
-                None => request.expression_attribute_names("#pk", PK),
-            };
-            request.send().await.map_err(sorted)?;
+                .condition_expression(condition.expression)
+                .set_expression_attribute_names(Some(condition.names))
+                .set_expression_attribute_values(condition.values)
+                .send()
+                .await
+                .map_err(sorted)?;
             Ok(())
         })
     }
 
     fn delete<'a>(&'a self, pk: &'a str, sk: &'a str, expect: Expect) -> TableFuture<'a, ()> {
         Box::pin(async move {
-            let (expression, value) = condition(expect);
-            let mut request = self
-                .client
+            let condition = condition(expect);
+            self.client
                 .delete_item()
                 .table_name(&self.table)
                 .key(PK, AttributeValue::S(pk.to_owned()))
                 .key(SK, AttributeValue::S(sk.to_owned()))
-                .condition_expression(expression);
-            request = match value {
-                Some((name, value)) => request
-                    .expression_attribute_names("#v", VERSION)
-                    .expression_attribute_values(name, value),
-                None => request.expression_attribute_names("#pk", PK),
-            };
-            request.send().await.map_err(sorted)?;
+                .condition_expression(condition.expression)
+                .set_expression_attribute_names(Some(condition.names))
+                .set_expression_attribute_values(condition.values)
+                .send()
+                .await
+                .map_err(sorted)?;
             Ok(())
         })
     }

@@ -410,6 +410,8 @@ pub async fn send<P: Publisher, Q: alert_relay::publish::Fallback>(
 pub mod golden;
 pub mod hostile;
 pub mod memory_table;
+#[cfg(feature = "oracles")]
+pub mod moto;
 
 /// A severity lookup (Atlas alert configurations) that answers every lookup with `answer` and
 /// records what it was asked.
