@@ -7,12 +7,13 @@ BENCH_LAMBDA_VENV := $(BENCH_OUT)/lambda-venv
 BENCH_RUNS ?= 20
 BENCH_PAYLOADS := $(BENCH_OUT)/payloads/manifest.json
 
-.PHONY: bench bench-cpu bench-python bench-coldstart bench-size bench-table bench-profiles
+.PHONY: bench bench-cpu bench-python bench-coldstart bench-size bench-table bench-profiles bench-state
 
 # One step after another even under `make -j`: the steps time things, they must not overlap.
 bench: ## request path vs floor and Python, cold start, size: the tables of BENCHMARKS.md (~25 min)
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-cpu
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-python
+	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-state
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-size
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-coldstart
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-table
@@ -23,6 +24,9 @@ bench-cpu: ## criterion: every provider at 1, 16 and 256 KiB, against its floor 
 # The payloads and signed events both sides time; the bench writes them before measuring anything.
 $(BENCH_PAYLOADS): benches/request_path.rs
 	cargo bench --locked --bench request_path -- --list > /dev/null
+
+bench-state: venv ## alert state on and off against moto's DynamoDB: CPU, wall and DynamoDB calls per webhook
+	cargo bench --locked --bench state
 
 bench-python: venv $(BENCH_PAYLOADS) ## the Python reference, timed with timeit on the same payloads
 	$(VENV)/bin/python bench/reference.py

@@ -270,3 +270,32 @@ async fn a_hanging_table_costs_the_budget_and_no_more() {
     );
     assert_eq!(sent.messages().len(), 2);
 }
+
+#[tokio::test]
+async fn a_reminder_to_one_route_is_published_with_that_routes_message_id() {
+    let table = MemoryTable::default();
+    let sent = Recording::default();
+    let mut vars = config_vars();
+    let routes = json!([{"topic": PAGING, "repeat_after": "1h"}]);
+    vars.push(("ALERT_ROUTES".into(), routes.to_string()));
+    let relay =
+        quiet(config_from(&vars), sent.clone()).with_memory(Memory::new(table.clone(), 30 * DAY));
+    send(&relay, &atlas("alert.open", "OPEN", 0).v2()).await;
+    // An hour and a minute later by API Gateway's clock, Atlas re-notifies.
+    let mut later = atlas("alert.update", "OPEN", 61).v2();
+    let arrived = later["requestContext"]["timeEpoch"].as_i64().unwrap();
+    later["requestContext"]["timeEpoch"] = json!(arrived + 61 * 60_000);
+    let (status, body) = send(&relay, &later).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("published")),
+        "{body}"
+    );
+    assert_eq!(body["topics"], 1, "paging's reminder only: {body}");
+    assert_eq!(
+        body["message_id"], "msg-3",
+        "the route's id, the default topic held back"
+    );
+    assert_eq!(sent.to_topic(PAGING).len(), 2);
+    assert_eq!(sent.to_topic(TOPIC).len(), 1);
+}

@@ -36,7 +36,8 @@ pub enum Unqueued {
 /// What became of an outbox.
 #[derive(Debug)]
 pub enum Delivery {
-    /// On every topic; the default topic's message id, when the default topic was among them.
+    /// On every topic; the default topic's message id, else (when alert state held the default
+    /// topic back) the first route's.
     Published { message_id: Option<String> },
     /// Some failed and are in the fallback queue.
     Queued { failures: Vec<Failure> },
@@ -79,12 +80,15 @@ async fn deliver<P: Publisher, Q: Fallback>(
 ) -> Delivery {
     let results = publish_all(publisher, outbox).await;
     let mut message_id = None;
+    let mut first_id = None;
     let mut failed = Vec::new();
     let mut failures = Vec::new();
     for (index, (publish, result)) in outbox.publishes.iter().zip(results).enumerate() {
         match result {
             Ok(id) if publish.route == 0 => message_id = Some(id),
-            Ok(_) => {}
+            Ok(id) => {
+                first_id.get_or_insert(id);
+            }
             Err(error) => {
                 failed.push(index);
                 failures.push(Failure {
@@ -97,7 +101,10 @@ async fn deliver<P: Publisher, Q: Fallback>(
     }
     log_failures(outbox, &failures);
     if failures.is_empty() {
-        return Delivery::Published { message_id };
+        // Alert state may hold the default topic back: then the first route's id.
+        return Delivery::Published {
+            message_id: message_id.or(first_id),
+        };
     }
     if keep == Keep::Remainder && failed.len() == outbox.publishes.len() {
         return Delivery::Unqueued {
