@@ -10,7 +10,7 @@ use time::OffsetDateTime;
 use crate::alert::{Alert, Severity, SeveritySource, StatusConflict};
 use crate::event::{Attributes, Event, EventError, event_id};
 use crate::outbox::Outbox;
-use crate::providers::{MalformedPayload, Provider, Verified};
+use crate::providers::{Credential, MalformedPayload, Provider, Verified};
 use crate::route::Routes;
 use crate::severity::SeverityRules;
 
@@ -70,6 +70,9 @@ pub async fn normalize(
 ) -> Normalized {
     let provider = verified.provider();
     let body = verified.body();
+    // Only a signed body is worth an Admin API call: with `<P>_ALLOW_UNSIGNED` or a query secret,
+    // anyone who can reach the URL could make one per request with ids of their choosing.
+    let lookup = lookup.filter(|_| matches!(verified.credential(), Credential::Signature { .. }));
     let failed = |error: Unreadable| Normalized {
         event_id: event_id(provider, body),
         assessment: None,
