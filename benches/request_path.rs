@@ -11,6 +11,11 @@
 //! - `sdk_publish`: what the AWS SDK adds for this message: serializing and SigV4-signing the SNS
 //!   `Publish` request, stopped by an interceptor just before it would be sent.
 //!
+//! Besides: `forged` (the same request signed with an unknown secret) in each group, forged Monte
+//! Carlo bodies that cannot be JSON (`monte-carlo-not-json-*`) and the worst JSON shapes at 256 KiB
+//! (`monte-carlo-forged-shapes-256KiB`), Standard Webhooks headers of 1, 2 and 16 forged tags
+//! (`standard-webhooks-tags-*`), Atlas enrichment with a warm cache and the cost per routed topic.
+//!
 //! The payloads are generated here, deterministically, and written with their signed API Gateway
 //! events to `target/bench/payloads/` so that `bench/reference.py` times Python on the same bytes.
 
