@@ -9,6 +9,8 @@
 //! The reference is CPython 3.11 (Unicode 14.0.0 `unicodedata`); the `unicode-general-category`
 //! 0.5 tables used for `str.isprintable()` are the same Unicode version. The differential test
 //! `tests/pyform_differential.rs` checks this module against `python3` on random inputs.
+//! [`urlencode_json`] writes the same string straight from the body's bytes, without a `Value`
+//! (what signature checks use); `tests/properties.rs` checks it against [`urlencode`].
 //!
 //! # What CPython does (and we mirror)
 //!
@@ -91,7 +93,7 @@ pub fn urlencode_json(body: &[u8]) -> Option<String> {
     Some(out)
 }
 
-/// Nesting `serde_json` refuses (its recursion limit), so neither does this accept it.
+/// `serde_json` reads at most 127 levels of nesting (its recursion limit); so does this.
 const MAX_DEPTH: usize = 127;
 
 /// The streaming reader of [`urlencode_json`].
@@ -100,7 +102,8 @@ struct Scanner<'t> {
     at: usize,
     /// An unescaped string, when it had escapes.
     scratch: String,
-    /// A hash of every key of the open objects, each object's after its start in `open`.
+    /// A hash of every key of the open objects, each object's after its start in `open`. Two
+    /// keys with one hash (odds of 2^-64 a pair, unless a forger makes them) only refuse the body.
     keys: Vec<u64>,
     /// The open containers: `Some(first key's index in keys)` for an object, `None` for an array.
     open: Vec<Option<usize>>,
