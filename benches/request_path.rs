@@ -11,6 +11,11 @@
 //! - `sdk_publish`: what the AWS SDK adds for this message: serializing and SigV4-signing the SNS
 //!   `Publish` request, stopped by an interceptor just before it would be sent.
 //!
+//! Besides: `forged` (the same request signed with an unknown secret) in each group, forged Monte
+//! Carlo bodies that cannot be JSON (`monte-carlo-not-json-*`) and the worst JSON shapes at 256 KiB
+//! (`monte-carlo-forged-shapes-256KiB`), Standard Webhooks headers of 1, 2 and 16 forged tags
+//! (`standard-webhooks-tags-*`), Atlas enrichment with a warm cache and the cost per routed topic.
+//!
 //! The payloads are generated here, deterministically, and written with their signed API Gateway
 //! events to `target/bench/payloads/` so that `bench/reference.py` times Python on the same bytes.
 
@@ -235,6 +240,50 @@ fn monte_carlo(events: usize, pad: usize) -> Value {
         "type": "open_anomaly_incident",
         "version": "v0.1"
     })
+}
+
+/// Bodies of at most `target` bytes that are one top-level key holding a list of the tiniest
+/// values: each is parsed into its own `Value` and written into the documented form.
+fn forged_shapes(target: usize) -> Vec<(&'static str, Vec<u8>)> {
+    let nested = format!("{}{}", "[".repeat(120), "]".repeat(120));
+    [
+        ("array-of-zeros", "0"),
+        ("empty-strings", "\"\""),
+        ("empty-objects", "{}"),
+        ("deep-nesting", nested.as_str()),
+    ]
+    .into_iter()
+    .map(|(name, item)| {
+        let frame = r#"{"a":[]}"#.len();
+        let count = (target - frame + 1) / (item.len() + 1);
+        let body = format!(r#"{{"a":[{}]}}"#, vec![item; count].join(","));
+        assert!(body.len() <= target, "{name}");
+        serde_json::from_str::<Value>(&body).expect("a shape serde_json accepts");
+        (name, body.into_bytes())
+    })
+    .collect()
+}
+
+/// The Standard Webhooks event `event` with its signature header holding `count` tags: its own
+/// tag, then copies with one digit changed (each a well-formed tag, so each is checked).
+fn with_tags(event: &str, count: usize) -> String {
+    let mut event: Value = serde_json::from_str(event).expect("event");
+    let header = &mut event["headers"]["webhook-signature"];
+    let own = header.as_str().expect("signature").to_owned();
+    let tags: Vec<String> = (0..count)
+        .map(|i| {
+            const DIGITS: &[u8] =
+                b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+            let mut tag = own.clone().into_bytes();
+            // a digit inside the base64 (after `v1,`) made another: still a well-formed tag
+            let at = 8;
+            let digit = DIGITS.iter().position(|d| *d == tag[at]).expect("base64");
+            tag[at] = DIGITS[(digit + i) % DIGITS.len()];
+            String::from_utf8(tag).expect("ASCII")
+        })
+        .collect();
+    *header = tags.join(" ").into();
+    event.to_string()
 }
 
 /// A provider's own shape where it has one; a generic sender's alert otherwise.
@@ -570,6 +619,54 @@ fn request_path(c: &mut Criterion) {
         time_requests(&mut group, "forged", forgery, |request| {
             ready(relay.handle(request))
         });
+        group.finish();
+    }
+
+    // The worst shapes of a forged Monte Carlo body (issue 21): the documented form needs the body
+    // parsed, so a body of many tiny values costs the most per byte. Each fills 256 KiB.
+    let documented = all_cases()
+        .into_iter()
+        .find(|c| c.provider == Provider::MonteCarlo && c.form == SignedForm::Documented)
+        .expect("monte-carlo documented form");
+    let mut group = c.benchmark_group("monte-carlo-forged-shapes-256KiB");
+    group.sampling_mode(SamplingMode::Flat);
+    for (name, body) in forged_shapes(256 * 1024) {
+        let forgery = forged(documented, &body);
+        let forgery = forgery.as_bytes();
+        assert_eq!(
+            ready(relay.handle(request(forgery))).status(),
+            401,
+            "{name}"
+        );
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        time_requests(&mut group, name, forgery, |request| {
+            ready(relay.handle(request))
+        });
+    }
+    group.finish();
+
+    // Standard Webhooks with several `v1,` tags in one header (issue 21), none of them valid: a
+    // forgery of 1, 2 (a rotation) and 16 tags (the most a header may carry).
+    let standard = all_cases()
+        .into_iter()
+        .find(|c| c.provider == Provider::StandardWebhooks)
+        .expect("standard-webhooks");
+    for (size, bytes) in [SIZES[0], SIZES[2]] {
+        let body = payload(standard.provider, bytes);
+        let mut group = c.benchmark_group(format!("standard-webhooks-tags-{size}"));
+        group.throughput(Throughput::Bytes(body.len() as u64));
+        for tags in [1, 2, 16] {
+            let forgery = with_tags(&forged(standard, &body), tags);
+            let forgery = forgery.as_bytes();
+            assert_eq!(
+                ready(relay.handle(request(forgery))).status(),
+                401,
+                "{tags} tags"
+            );
+            time_requests(&mut group, &format!("forged-{tags}"), forgery, |request| {
+                ready(relay.handle(request))
+            });
+        }
         group.finish();
     }
 

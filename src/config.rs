@@ -15,6 +15,10 @@ pub const ATLAS_API_CLIENT_SECRET: &str = "ATLAS_API_CLIENT_SECRET";
 pub const ATLAS_API_BASE_URL: &str = "ATLAS_API_BASE_URL";
 pub const DEFAULT_ATLAS_API_BASE_URL: &str = "https://cloud.mongodb.com";
 
+/// The fallback queue's ARN: the one queue whose SQS batches the redrive path accepts. Without
+/// it, the ARN is derived from `FALLBACK_QUEUE_URL`.
+pub const FALLBACK_QUEUE_ARN: &str = "FALLBACK_QUEUE_ARN";
+
 /// Default and ceiling for `MAX_BODY_BYTES`: SNS's own 256 KiB limit and Lambda's 6 MB payload.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 256 * 1024;
 const LAMBDA_PAYLOAD_LIMIT: usize = 6 * 1024 * 1024;
@@ -175,6 +179,29 @@ impl Config {
             ));
         }
 
+        let fallback_queue_arn = match get(FALLBACK_QUEUE_ARN).map(|arn| arn.trim().to_owned()) {
+            Some(arn) if is_sqs_queue_arn(&arn) => Some(arn),
+            Some(_) => {
+                return Err(invalid(
+                    FALLBACK_QUEUE_ARN,
+                    "not an SQS queue ARN (arn:<partition>:sqs:<region>:<account>:<name>)",
+                ));
+            }
+            None => match &fallback_queue_url {
+                Some(url) => Some(
+                    queue_arn_from_url(url, get("AWS_REGION").as_deref().map(str::trim))
+                        .ok_or_else(|| {
+                            invalid(
+                                "FALLBACK_QUEUE_URL",
+                                "names no region, account and queue to derive the queue's ARN \
+                                 from (set FALLBACK_QUEUE_ARN, or AWS_REGION for a local queue)",
+                            )
+                        })?,
+                ),
+                None => None,
+            },
+        };
+
         let providers = Provider::ALL
             .into_iter()
             .map(|p| ProviderConfig::read(p, get, fetched))
@@ -193,6 +220,7 @@ impl Config {
                 routes,
                 severity_rules,
                 metrics_namespace,
+                fallback_queue_arn,
             },
             fallback_queue_url,
             atlas_api,
@@ -301,6 +329,92 @@ fn atlas_api(
         client_id,
         client_secret,
     }))
+}
+
+/// `arn:<partition>:sqs:<region>:<12-digit account>:<name>`, the name as SQS allows it.
+fn is_sqs_queue_arn(arn: &str) -> bool {
+    let parts: Vec<&str> = arn.split(':').collect();
+    let [prefix, partition, service, region, account, name] = parts[..] else {
+        return false;
+    };
+    prefix == "arn"
+        && service == "sqs"
+        && is_partition(partition)
+        && is_queue(region, account, name)
+}
+
+fn is_partition(partition: &str) -> bool {
+    !partition.is_empty()
+        && partition
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b == b'-')
+}
+
+/// A region, an account id and a queue name, each as SQS writes them.
+fn is_queue(region: &str, account: &str, name: &str) -> bool {
+    let base = name.strip_suffix(".fifo").unwrap_or(name);
+    !region.is_empty()
+        && region
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && account.len() == 12
+        && account.bytes().all(|b| b.is_ascii_digit())
+        && (1..=80).contains(&name.len())
+        && !base.is_empty()
+        && base
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The ARN of the queue at `url`: `https://sqs.<region>.<domain>/<account>/<name>` (also
+/// `sqs-fips.` and the legacy `<region>.queue.<domain>`), the partition by the domain
+/// (`amazonaws.com` is `aws`, or `aws-us-gov` for a `us-gov-` region; `amazonaws.com.cn` is
+/// `aws-cn`; `c2s.ic.gov` `aws-iso`; `sc2s.sgov.gov` `aws-iso-b`). Any other host (an emulator
+/// such as `http://127.0.0.1:PORT/123456789012/name`) is in partition `aws` and in `region`, the
+/// function's own (`AWS_REGION`).
+fn queue_arn_from_url(url: &str, region: Option<&str>) -> Option<String> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let (authority, path) = rest.split_once('/')?;
+    let host = authority.split(':').next().unwrap_or_default();
+    let (account, name) = path.trim_end_matches('/').split_once('/')?;
+    let (region, partition) = match aws_host(host) {
+        Some((region, domain)) => {
+            let partition = match domain {
+                "amazonaws.com" if region.starts_with("us-gov-") => "aws-us-gov",
+                "amazonaws.com" => "aws",
+                "amazonaws.com.cn" => "aws-cn",
+                "c2s.ic.gov" => "aws-iso",
+                "sc2s.sgov.gov" => "aws-iso-b",
+                _ => return None,
+            };
+            (region, partition)
+        }
+        None => (region?, "aws"),
+    };
+    is_queue(region, account, name)
+        .then(|| format!("arn:{partition}:sqs:{region}:{account}:{name}"))
+}
+
+/// The region and domain of an SQS endpoint's host name, if it is one.
+fn aws_host(host: &str) -> Option<(&str, &str)> {
+    const DOMAINS: [&str; 4] = [
+        "amazonaws.com",
+        "amazonaws.com.cn",
+        "c2s.ic.gov",
+        "sc2s.sgov.gov",
+    ];
+    let domain = DOMAINS
+        .into_iter()
+        .find(|d| host.strip_suffix(d).is_some_and(|h| h.ends_with('.')))?;
+    let labels = host.strip_suffix(domain)?.strip_suffix('.')?;
+    let region = match labels.split_once('.') {
+        Some(("sqs" | "sqs-fips", region)) => region,
+        Some((region, "queue")) => region,
+        _ => return None,
+    };
+    (!region.contains('.')).then_some((region, domain))
 }
 
 /// An origin the client secret may be sent to: HTTPS anywhere, plain HTTP only to a local stand-in.
@@ -535,6 +649,79 @@ mod tests {
             err.to_string().starts_with("FALLBACK_QUEUE_URL is invalid"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn the_fallback_queue_arn_is_given_or_derived_from_its_url() {
+        let arn = |vars: &[(&str, &str)]| {
+            let mut all = vec![("ALERT_TOPIC_ARN", TOPIC)];
+            all.extend_from_slice(vars);
+            load(&all).map(|c| c.settings.fallback_queue_arn)
+        };
+        let url = |url| arn(&[("FALLBACK_QUEUE_URL", url), ("AWS_REGION", "eu-west-1")]);
+        let ok = |s: &str| Ok(Some(s.to_owned()));
+        assert_eq!(arn(&[]), Ok(None));
+        assert_eq!(
+            url("https://sqs.us-east-1.amazonaws.com/123456789012/alert-relay-fallback"),
+            ok("arn:aws:sqs:us-east-1:123456789012:alert-relay-fallback")
+        );
+        assert_eq!(
+            url("https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q.fifo"),
+            ok("arn:aws-cn:sqs:cn-north-1:123456789012:q.fifo")
+        );
+        assert_eq!(
+            url("https://sqs-fips.us-gov-west-1.amazonaws.com/123456789012/q"),
+            ok("arn:aws-us-gov:sqs:us-gov-west-1:123456789012:q")
+        );
+        assert_eq!(
+            url("https://eu-central-1.queue.amazonaws.com/123456789012/q"),
+            ok("arn:aws:sqs:eu-central-1:123456789012:q")
+        );
+        // An emulator: the function's own region.
+        assert_eq!(
+            url("http://127.0.0.1:5000/123456789012/fallback"),
+            ok("arn:aws:sqs:eu-west-1:123456789012:fallback")
+        );
+        assert_eq!(
+            url("http://localhost:4566/000000000000/fallback/"),
+            ok("arn:aws:sqs:eu-west-1:000000000000:fallback")
+        );
+        // Given, it wins over the URL.
+        let given = "arn:aws:sqs:us-east-1:123456789012:the-real-one";
+        assert_eq!(
+            arn(&[
+                (
+                    "FALLBACK_QUEUE_URL",
+                    "http://127.0.0.1:5000/123456789012/fallback"
+                ),
+                ("FALLBACK_QUEUE_ARN", given)
+            ]),
+            ok(given)
+        );
+        for bad in [
+            "arn:aws:sns:us-east-1:123456789012:q",
+            "arn:aws:sqs:us-east-1:12345:q",
+            "arn:aws:sqs:us-east-1:123456789012:q/x",
+            "arn:aws:sqs:us-east-1:123456789012",
+        ] {
+            let err = arn(&[("FALLBACK_QUEUE_ARN", bad)]).unwrap_err();
+            assert!(
+                err.to_string().starts_with("FALLBACK_QUEUE_ARN is invalid"),
+                "{bad}"
+            );
+        }
+        // No region to be had, or no account and name in the path.
+        for bad in [
+            "http://127.0.0.1:5000/123456789012/fallback",
+            "https://sqs.us-east-1.amazonaws.com/fallback",
+            "https://sqs.us-east-1.example.com/123456789012/fallback",
+        ] {
+            let err = arn(&[("FALLBACK_QUEUE_URL", bad)]).unwrap_err();
+            assert!(
+                err.to_string().starts_with("FALLBACK_QUEUE_URL is invalid"),
+                "{bad}: {err}"
+            );
+        }
     }
 
     #[test]

@@ -150,14 +150,13 @@ impl Attributes {
             provider: provider.slug().to_owned(),
             status: alert.status.as_str().to_owned(),
             severity: alert.severity.as_str().to_owned(),
-            event_type: clip(
-                alert
-                    .event_type
-                    .as_deref()
-                    .filter(|s| !s.trim().is_empty())
-                    .unwrap_or("unknown"),
-                ATTRIBUTE_MAX_CHARS,
-            ),
+            // The provider's own word, cleaned like the ownership facts: a forged or odd
+            // `eventTypeName` must not make SNS refuse the publish.
+            event_type: alert
+                .event_type
+                .as_deref()
+                .and_then(fact_value)
+                .unwrap_or_else(|| "unknown".to_owned()),
             project: project.as_deref().and_then(fact_value),
             cluster: cluster.as_deref().and_then(fact_value),
             group: group.as_deref().and_then(fact_value),
@@ -212,10 +211,14 @@ impl Attributes {
     }
 }
 
-/// An ownership fact as an attribute value: one line, at most 256 characters, `None` when empty.
+/// An ownership fact (or the event type) as an attribute value: one line of characters SNS
+/// accepts, at most 256 of them, `None` when empty.
 fn fact_value(text: &str) -> Option<String> {
+    // SNS attribute values are XML text: no controls, and not U+FFFE or U+FFFF.
     let line: String = text
-        .split(|c: char| c.is_whitespace() || c.is_control())
+        .split(|c: char| {
+            c.is_whitespace() || c.is_control() || matches!(c, '\u{FFFE}' | '\u{FFFF}')
+        })
         .filter(|word| !word.is_empty())
         .collect::<Vec<_>>()
         .join(" ");

@@ -149,6 +149,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         redrive::redrive(
             &self.deliverer,
             &self.settings.routes,
+            self.settings.fallback_queue_arn.as_deref(),
             &self.settings.metrics_namespace,
             &*self.metrics,
             event,

@@ -39,4 +39,5 @@ pub use handler::Relay;
 #[cfg(feature = "aws")]
 pub use publish::SnsPublisher;
 pub use publish::{PublishError, Publisher};
+pub use redrive::MAX_PUBLISHES_IN_FLIGHT as MAX_REDRIVE_PUBLISHES_IN_FLIGHT;
 pub use secret::Secret;

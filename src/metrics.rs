@@ -18,8 +18,9 @@ pub enum Outcome {
     Queued,
     /// A fallback-queue record whose publishes all went out (a remainder requeued counts too).
     Redriven,
-    /// A fallback-queue record left for SQS to retry, or unreadable.
-    RedriveFailed,
+    /// A fallback-queue record left for SQS to retry, or refused; the reason is a fixed label
+    /// (`publish_failed`, `foreign_queue`, …).
+    RedriveFailed(&'static str),
     /// Verified, and alert state told no topic; the reason is `duplicate`, `unchanged`, `stale`
     /// or `silenced`.
     Suppressed(&'static str),
@@ -49,17 +50,20 @@ pub fn line(
         Outcome::PublishFailed => "publish_failed",
         Outcome::Queued => "queued",
         Outcome::Redriven => "redriven",
-        Outcome::RedriveFailed => "redrive_failed",
+        Outcome::RedriveFailed(_) => "redrive_failed",
         Outcome::Suppressed(_) => "suppressed",
     };
     let reason = match outcome {
-        Outcome::Rejected(reason) | Outcome::Suppressed(reason) => Some(reason),
+        Outcome::Rejected(reason)
+        | Outcome::RedriveFailed(reason)
+        | Outcome::Suppressed(reason) => Some(reason),
         _ => None,
     };
     // A fallback-queue record is not a webhook request: it is not counted in `received`.
-    let webhook = !matches!(outcome, Outcome::Redriven | Outcome::RedriveFailed);
+    let webhook = !matches!(outcome, Outcome::Redriven | Outcome::RedriveFailed(_));
     let metrics = [count("received"), count(name), milliseconds("duration")];
     let metrics = if webhook { &metrics[..] } else { &metrics[1..] };
+    // `rejected`, `redrive_failed` or `suppressed`, per reason too.
     let by_reason = [count(name)];
     let by_fallback = [count("severity_fallback")];
     let fallback_directive = Directive {
@@ -293,8 +297,18 @@ mod tests {
             redriven.get("received").is_none(),
             "a record is not a webhook request"
         );
-        let failed = document("NS", "atlas", Outcome::RedriveFailed, 0, 1.0);
+        let failed = document(
+            "NS",
+            "atlas",
+            Outcome::RedriveFailed("foreign_queue"),
+            0,
+            1.0,
+        );
         assert_eq!(failed["redrive_failed"], 1);
+        assert_eq!(failed["reason"], "foreign_queue");
+        let by_reason = &failed["_aws"]["CloudWatchMetrics"][1];
+        assert_eq!(by_reason["Dimensions"], json!([["provider", "reason"]]));
+        assert_eq!(by_reason["Metrics"][0]["Name"], "redrive_failed");
         let names: Vec<&str> = failed["_aws"]["CloudWatchMetrics"][0]["Metrics"]
             .as_array()
             .unwrap()
@@ -312,7 +326,7 @@ mod tests {
             Outcome::PublishFailed,
             Outcome::Queued,
             Outcome::Redriven,
-            Outcome::RedriveFailed,
+            Outcome::RedriveFailed("x"),
         ] {
             let doc = document("NS", "p", outcome, 0, 0.0);
             for directive in doc["_aws"]["CloudWatchMetrics"].as_array().unwrap() {

@@ -9,6 +9,8 @@
 //! The reference is CPython 3.11 (Unicode 14.0.0 `unicodedata`); the `unicode-general-category`
 //! 0.5 tables used for `str.isprintable()` are the same Unicode version. The differential test
 //! `tests/pyform_differential.rs` checks this module against `python3` on random inputs.
+//! [`urlencode_json`] writes the same string straight from the body's bytes, without a `Value`
+//! (what signature checks use); `tests/properties.rs` checks it against [`urlencode`].
 //!
 //! # What CPython does (and we mirror)
 //!
@@ -65,6 +67,365 @@ pub fn urlencode_object(object: &Map<String, Value>, out: &mut String) {
         write_str(value, &mut enc, &mut stack);
     }
     enc.flush();
+}
+
+/// `urlencode(json.loads(body))` straight from the body's bytes, without building a `Value`: what
+/// a forged body costs is then about one pass over it, whatever its shape (a `Value` per tiny item
+/// cost up to 12 times a realistic body's parse). `None` when the body is not one JSON object
+/// (by RFC 8259 and `serde_json`'s own limits: UTF-8, no lone surrogate, nesting below 128), and
+/// when an object repeats a key: `json.loads` keeps the last value at the first key's place, and
+/// a sender that signs a serialized dict never sends one. Equal to [`urlencode`] of the parsed
+/// object otherwise (`tests/properties.rs`).
+pub fn urlencode_json(body: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(body).ok()?;
+    let mut out = String::with_capacity(body.len() + body.len() / 2);
+    let mut enc = QuotePlus::new(&mut out);
+    let mut scanner = Scanner {
+        text,
+        at: 0,
+        scratch: String::new(),
+        keys: Vec::new(),
+        open: Vec::new(),
+        last: Last::Scratch,
+    };
+    scanner.document(&mut enc)?;
+    enc.flush();
+    Some(out)
+}
+
+/// `serde_json` reads at most 127 levels of nesting (its recursion limit); so does this.
+const MAX_DEPTH: usize = 127;
+
+/// The streaming reader of [`urlencode_json`].
+struct Scanner<'t> {
+    text: &'t str,
+    at: usize,
+    /// An unescaped string, when it had escapes.
+    scratch: String,
+    /// A hash of every key of the open objects, each object's after its start in `open`. Two
+    /// keys with one hash (odds of 2^-64 a pair, unless a forger makes them) only refuse the body.
+    keys: Vec<u64>,
+    /// The open containers: `Some(first key's index in keys)` for an object, `None` for an array.
+    open: Vec<Option<usize>>,
+    last: Last,
+}
+
+/// Where the string read last is: a range of the body (it had no escape), or `scratch`.
+#[derive(Clone, Copy)]
+enum Last {
+    Text(usize, usize),
+    Scratch,
+}
+
+impl<'t> Scanner<'t> {
+    fn peek(&self) -> Option<u8> {
+        self.text.as_bytes().get(self.at).copied()
+    }
+
+    fn skip_space(&mut self) {
+        while matches!(self.peek(), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+            self.at += 1;
+        }
+    }
+
+    /// Skips whitespace, then consumes `byte` or fails.
+    fn expect(&mut self, byte: u8) -> Option<()> {
+        self.skip_space();
+        (self.peek() == Some(byte)).then(|| self.at += 1)
+    }
+
+    /// The top-level object: `key=str(value)` pairs joined by `&`.
+    fn document(&mut self, enc: &mut QuotePlus<'_>) -> Option<()> {
+        self.expect(b'{')?;
+        self.skip_space();
+        if self.peek() == Some(b'}') {
+            self.at += 1;
+        } else {
+            loop {
+                let key = self.key()?;
+                enc.text(key);
+                enc.raw(b'=');
+                self.expect(b':')?;
+                self.skip_space();
+                if self.peek() == Some(b'"') {
+                    // A top-level string is written as is, not as its repr.
+                    let value = self.string()?;
+                    enc.text(value);
+                } else {
+                    self.value(enc)?;
+                }
+                self.skip_space();
+                match self.peek() {
+                    Some(b',') => {
+                        self.at += 1;
+                        enc.raw(b'&');
+                    }
+                    Some(b'}') => {
+                        self.at += 1;
+                        break;
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        self.distinct(0)?;
+        self.skip_space();
+        (self.at == self.text.len()).then_some(())
+    }
+
+    /// An object's key (whitespace, the string), its hash kept for the duplicate check.
+    fn key(&mut self) -> Option<&str> {
+        self.skip_space();
+        self.read_string()?;
+        let mut hasher = std::hash::DefaultHasher::new();
+        std::hash::Hash::hash(self.last_string()?, &mut hasher);
+        self.keys.push(std::hash::Hasher::finish(&hasher));
+        self.last_string()
+    }
+
+    /// The string `read_string` read last.
+    fn last_string(&self) -> Option<&str> {
+        match self.last {
+            Last::Text(start, end) => self.text.get(start..end),
+            Last::Scratch => Some(&self.scratch),
+        }
+    }
+
+    /// `repr()` of one value, iteratively: containers open and close on `self.open`.
+    fn value<S: Sink>(&mut self, sink: &mut S) -> Option<()> {
+        let base = self.open.len();
+        loop {
+            self.skip_space();
+            match self.peek()? {
+                b'{' | b'[' => {
+                    let object = self.peek() == Some(b'{');
+                    if self.open.len() + 1 >= MAX_DEPTH {
+                        return None;
+                    }
+                    self.at += 1;
+                    sink.ascii(if object { b'{' } else { b'[' });
+                    self.skip_space();
+                    let close = if object { b'}' } else { b']' };
+                    if self.peek() == Some(close) {
+                        self.at += 1;
+                        sink.ascii(close);
+                    } else {
+                        self.open.push(object.then_some(self.keys.len()));
+                        if object {
+                            self.entry_key(sink)?;
+                        }
+                        continue;
+                    }
+                }
+                b'"' => {
+                    let value = self.string()?;
+                    write_repr_str(value, sink);
+                }
+                b't' => self.literal("true", "True", sink)?,
+                b'f' => self.literal("false", "False", sink)?,
+                b'n' => self.literal("null", "None", sink)?,
+                _ => {
+                    let number = self.number()?;
+                    write_number_text(number, sink);
+                }
+            }
+            // A value is complete: close what it completes, or go on to the next item.
+            loop {
+                if self.open.len() == base {
+                    return Some(());
+                }
+                let object = self.open.last().copied().flatten();
+                self.skip_space();
+                match (self.peek()?, object) {
+                    (b',', _) => {
+                        self.at += 1;
+                        sink.text(", ");
+                        if object.is_some() {
+                            self.entry_key(sink)?;
+                        }
+                        break;
+                    }
+                    (b'}', Some(start)) => {
+                        self.at += 1;
+                        self.distinct(start)?;
+                        sink.ascii(b'}');
+                        self.open.pop();
+                    }
+                    (b']', None) => {
+                        self.at += 1;
+                        sink.ascii(b']');
+                        self.open.pop();
+                    }
+                    _ => return None,
+                }
+            }
+        }
+    }
+
+    /// A nested object's `'key': `.
+    fn entry_key<S: Sink>(&mut self, sink: &mut S) -> Option<()> {
+        let key = self.key()?;
+        write_repr_str(key, sink);
+        sink.text(": ");
+        self.expect(b':')
+    }
+
+    /// Whether the keys since `start` are distinct; they are dropped either way.
+    fn distinct(&mut self, start: usize) -> Option<()> {
+        let keys = self.keys.get_mut(start..)?;
+        keys.sort_unstable();
+        let distinct = keys.windows(2).all(|pair| pair[0] != pair[1]);
+        self.keys.truncate(start);
+        distinct.then_some(())
+    }
+
+    fn literal<S: Sink>(&mut self, json: &str, python: &str, sink: &mut S) -> Option<()> {
+        let rest = self.text.get(self.at..)?;
+        rest.starts_with(json).then(|| {
+            self.at += json.len();
+            sink.text(python);
+        })
+    }
+
+    /// A number literal, checked against JSON's grammar: `-? (0 | [1-9][0-9]*) (.[0-9]+)?
+    /// ([eE][+-]?[0-9]+)?`.
+    fn number(&mut self) -> Option<&'t str> {
+        let bytes = self.text.as_bytes();
+        let start = self.at;
+        let mut at = start;
+        let digits = |at: &mut usize| {
+            let from = *at;
+            while bytes.get(*at).is_some_and(u8::is_ascii_digit) {
+                *at += 1;
+            }
+            *at > from
+        };
+        if bytes.get(at) == Some(&b'-') {
+            at += 1;
+        }
+        match bytes.get(at)? {
+            b'0' => at += 1,
+            b'1'..=b'9' => {
+                digits(&mut at);
+            }
+            _ => return None,
+        }
+        if bytes.get(at) == Some(&b'.') {
+            at += 1;
+            if !digits(&mut at) {
+                return None;
+            }
+        }
+        if matches!(bytes.get(at), Some(b'e' | b'E')) {
+            at += 1;
+            if matches!(bytes.get(at), Some(b'+' | b'-')) {
+                at += 1;
+            }
+            if !digits(&mut at) {
+                return None;
+            }
+        }
+        self.at = at;
+        self.text.get(start..at)
+    }
+
+    /// A string at `self.at` (its opening quote), unescaped: borrowed from the body when it has
+    /// no escape, else in `scratch`.
+    fn string(&mut self) -> Option<&str> {
+        self.read_string()?;
+        self.last_string()
+    }
+
+    /// Reads a string at `self.at` (its opening quote); `last_string` is then its text.
+    fn read_string(&mut self) -> Option<()> {
+        let bytes = self.text.as_bytes();
+        if bytes.get(self.at) != Some(&b'"') {
+            return None;
+        }
+        let start = self.at + 1;
+        let mut at = start;
+        while let Some(&b) = bytes.get(at) {
+            match b {
+                b'"' => {
+                    self.last = Last::Text(start, at);
+                    self.at = at + 1;
+                    return Some(());
+                }
+                b'\\' => break,
+                0..0x20 => return None,
+                _ => at += 1,
+            }
+        }
+        self.scratch.clear();
+        self.scratch.push_str(self.text.get(start..at)?);
+        loop {
+            let b = *bytes.get(at)?;
+            match b {
+                b'"' => {
+                    self.last = Last::Scratch;
+                    self.at = at + 1;
+                    return Some(());
+                }
+                b'\\' => {
+                    let escape = *bytes.get(at + 1)?;
+                    at += 2;
+                    let c = match escape {
+                        b'"' => '"',
+                        b'\\' => '\\',
+                        b'/' => '/',
+                        b'b' => '\u{8}',
+                        b'f' => '\u{c}',
+                        b'n' => '\n',
+                        b'r' => '\r',
+                        b't' => '\t',
+                        b'u' => {
+                            let high = self.hex4(at)?;
+                            at += 4;
+                            match high {
+                                0xD800..=0xDBFF => {
+                                    if bytes.get(at..at + 2)? != b"\\u" {
+                                        return None;
+                                    }
+                                    let low = self.hex4(at + 2)?;
+                                    if !(0xDC00..=0xDFFF).contains(&low) {
+                                        return None;
+                                    }
+                                    at += 6;
+                                    char::from_u32(
+                                        0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00),
+                                    )?
+                                }
+                                0xDC00..=0xDFFF => return None,
+                                _ => char::from_u32(high)?,
+                            }
+                        }
+                        _ => return None,
+                    };
+                    self.scratch.push(c);
+                }
+                0..0x20 => return None,
+                _ => {
+                    // A run of plain characters, copied whole.
+                    let from = at;
+                    while bytes
+                        .get(at)
+                        .is_some_and(|&b| b != b'"' && b != b'\\' && b >= 0x20)
+                    {
+                        at += 1;
+                    }
+                    self.scratch.push_str(self.text.get(from..at)?);
+                }
+            }
+        }
+    }
+
+    fn hex4(&self, at: usize) -> Option<u32> {
+        let digits = self.text.get(at..at + 4)?;
+        if !digits.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        u32::from_str_radix(digits, 16).ok()
+    }
 }
 
 /// Convenience wrapper around [`urlencode_object`] that returns the string.
@@ -448,7 +809,11 @@ fn write_hex_escape<S: Sink>(cp: u32, sink: &mut S) {
 /// `str(int)` or `repr(float)` of a JSON number, decided like `json.loads` does: a literal with
 /// `.`, `e` or `E` is a float, anything else an int.
 fn write_number<S: Sink>(n: &Number, sink: &mut S) {
-    let text = n.as_str();
+    write_number_text(n.as_str(), sink);
+}
+
+/// Writes `repr()` of the JSON number literal `text`, as `json.loads` reads it.
+fn write_number_text<S: Sink>(text: &str, sink: &mut S) {
     if text.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
         match text.parse::<f64>() {
             Ok(x) => write_float(x, sink),

@@ -185,7 +185,49 @@ impl Tag {
     }
 }
 
+impl Scheme {
+    /// The index of the first secret whose MAC of `message` is any one of `tags` (tags of other
+    /// schemes never match). Each secret's MAC is computed once, however many tags a header
+    /// carries, and compared to every tag in constant time (`verify_slice` on a copy of it).
+    pub fn match_any_tag(self, tags: &[Tag], secrets: &[Secret], message: &[u8]) -> Option<usize> {
+        fn first<M: Mac + KeyInit + Clone>(
+            tags: &[&[u8]],
+            secrets: &[Secret],
+            message: &[u8],
+        ) -> Option<usize> {
+            secrets.iter().position(|secret| {
+                let computed = mac::<M>(secret.expose(), message);
+                // Every tag is compared, a match or not, so the time says nothing of which.
+                tags.iter().fold(false, |found, tag| {
+                    computed.clone().verify_slice(tag).is_ok() | found
+                })
+            })
+        }
+        let tags: Vec<&[u8]> = tags
+            .iter()
+            .filter(|tag| tag.scheme == self)
+            .map(Tag::bytes)
+            .collect();
+        if tags.is_empty() {
+            return None;
+        }
+        match self.hash {
+            Hash::Sha1 => first::<Hmac<Sha1>>(&tags, secrets, message),
+            Hash::Sha256 => first::<Hmac<Sha256>>(&tags, secrets, message),
+            Hash::Sha512 => first::<Hmac<Sha512>>(&tags, secrets, message),
+        }
+    }
+}
+
+#[cfg(test)]
+thread_local! {
+    /// MACs computed on this thread, for the tests that count them.
+    static MACS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
 fn mac<M: Mac + KeyInit>(key: &[u8], message: &[u8]) -> M {
+    #[cfg(test)]
+    MACS.with(|n| n.set(n.get() + 1));
     // HMAC takes keys of any length, so this never fails; the fallback keeps it panic-free.
     let mut mac =
         <M as KeyInit>::new_from_slice(key).unwrap_or_else(|_| M::new(&Default::default()));
@@ -282,6 +324,32 @@ mod tests {
         assert!(!secret_equals("s3cre", &secret));
         assert!(!secret_equals("s3cret ", &secret));
         assert!(!secret_equals("", &secret));
+    }
+
+    /// 16 tags cost one MAC per secret, not one per tag per secret; any tag may be the good one.
+    #[test]
+    fn many_tags_cost_one_mac_per_secret() {
+        let scheme = Scheme::new(Hash::Sha256, Encoding::Base64, "v1,");
+        let good = scheme.parse(&scheme.sign(b"new", b"body")).unwrap();
+        let forged: Vec<Tag> = (0..16u8)
+            .map(|i| scheme.parse(&scheme.sign(&[b'x', i], b"body")).unwrap())
+            .collect();
+        let counted = |tags: &[Tag]| {
+            let before = MACS.with(std::cell::Cell::get);
+            let found = scheme.match_any_tag(tags, &secrets(), b"body");
+            (found, MACS.with(std::cell::Cell::get) - before)
+        };
+        assert_eq!(counted(&forged), (None, 2));
+        for at in [0, 7, 15] {
+            let mut tags = forged.clone();
+            tags[at] = good.clone();
+            assert_eq!(counted(&tags), (Some(1), 2), "the good tag at {at}");
+        }
+        assert_eq!(counted(&forged[..1]), (None, 2));
+        // A tag of another scheme is never compared, and no tag costs no MAC.
+        let other = Scheme::SHA256_HEX.parse(&Scheme::SHA256_HEX.sign(b"new", b"body"));
+        assert_eq!(counted(&[other.unwrap()]), (None, 0));
+        assert_eq!(counted(&[]), (None, 0));
     }
 
     #[test]

@@ -546,3 +546,53 @@ async fn a_transient_failure_stands_five_seconds() {
     );
     assert_eq!(atlas.requests(), (1, 2));
 }
+
+// Issue 21.
+
+/// A token said to live `u64::MAX` seconds is used (its life clamped), not a panic.
+#[tokio::test]
+async fn a_token_that_lives_forever_is_clamped_not_a_panic() {
+    let atlas = StandIn::start();
+    atlas.expires_in(u64::MAX);
+    let api = atlas.api();
+    for _ in 0..2 {
+        assert_eq!(
+            api.severity(GROUP, CRITICAL).await,
+            Lookup::Found(Severity::Critical)
+        );
+    }
+    assert_eq!(atlas.requests(), (1, 1));
+    // Clamped to a day: it is replaced then, not never.
+    advance(secs(24 * 3600)).await;
+    assert_eq!(
+        api.severity(GROUP, CRITICAL).await,
+        Lookup::Found(Severity::Critical)
+    );
+    assert_eq!(atlas.requests(), (2, 2));
+}
+
+/// The cache holds at most `MAX_ENTRIES` configurations, however many fresh answers there are:
+/// past it, the oldest goes.
+#[tokio::test]
+async fn the_cache_is_bounded_by_count_and_drops_the_oldest() {
+    let atlas = StandIn::start();
+    let api = atlas.api();
+    let max = alert_relay::atlas_api::MAX_ENTRIES;
+    let id = |n: usize| format!("{n:024x}");
+    for n in 0..max + 20 {
+        // Unknown to the stand-in: "not found", cached for the negative ttl.
+        assert_eq!(
+            api.severity(GROUP, &id(n)).await,
+            Lookup::Fallback(Reason::NotFound)
+        );
+    }
+    assert_eq!(api.cached(), max);
+    let asked = atlas.requests().1;
+    assert_eq!(asked, max + 20);
+    // The newest are still cached; the oldest are asked for again.
+    api.severity(GROUP, &id(max + 19)).await;
+    assert_eq!(atlas.requests().1, asked);
+    api.severity(GROUP, &id(0)).await;
+    assert_eq!(atlas.requests().1, asked + 1);
+    assert_eq!(api.cached(), max);
+}

@@ -16,6 +16,8 @@ use serde_json::{Value, json};
 const PAGING: &str = "arn:aws:sns:us-east-1:123456789012:paging";
 const DATA: &str = "arn:aws:sns:us-east-1:123456789012:data.fifo";
 const CHAT: &str = "arn:aws:sns:us-east-1:123456789012:chat";
+/// The fallback queue: the only source whose batches the redrive path accepts.
+const QUEUE_ARN: &str = "arn:aws:sqs:us-east-1:123456789012:fallback";
 
 /// Records every publish; refuses those to the topics in `down`.
 #[derive(Clone, Default)]
@@ -76,6 +78,7 @@ fn routed(sns: &Sns, queue: &Queue) -> Relay<Sns, Queue> {
         {"topic": CHAT, "format": "chatbot"},
     ]);
     vars.push(("ALERT_ROUTES".into(), routes.to_string()));
+    vars.push(("FALLBACK_QUEUE_ARN".into(), QUEUE_ARN.into()));
     // A fixed clock: Monte Carlo alerts carry no time, so they are dated when received.
     quiet(config_from(&vars), sns.clone())
         .with_clock(|| time::OffsetDateTime::from_unix_timestamp(1_705_314_600).unwrap())
@@ -91,7 +94,7 @@ fn batch(bodies: &[String]) -> SqsEvent {
             json!({
                 "messageId": format!("m-{i}"), "receiptHandle": format!("r-{i}"), "body": body,
                 "attributes": {"ApproximateReceiveCount": "1"}, "messageAttributes": {},
-                "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:fallback",
+                "eventSource": "aws:sqs", "eventSourceARN": QUEUE_ARN,
                 "awsRegion": "us-east-1"
             })
         })
@@ -359,4 +362,219 @@ fn sqs_events_go_to_the_redrive_path_and_api_gateway_events_to_http() {
     ));
     let s3 = r#"{"Records":[{"eventSource":"aws:s3"}]}"#;
     assert!(!matches!(Invocation::from_json(s3), Ok(Invocation::Sqs(_))));
+}
+
+// Issue 21: the redrive path trusts only its own queue, and bounds what a record can make it do.
+
+/// `batch`, every record from the queue `arn` instead.
+fn batch_from(bodies: &[String], arn: &str) -> SqsEvent {
+    let mut event = batch(bodies);
+    for record in &mut event.records {
+        record.event_source_arn = Some(arn.to_owned());
+    }
+    event
+}
+
+/// A relay as `routed`, whose EMF lines and log lines are kept.
+fn observed(sns: &Sns, queue: &Queue) -> (Relay<Sns, Queue>, Arc<Mutex<Vec<String>>>) {
+    let metrics: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sink = metrics.clone();
+    let relay = routed(sns, queue)
+        .with_metrics(Box::new(move |line| sink.lock().unwrap().push(line.into())));
+    (relay, metrics)
+}
+
+/// Each EMF line's `redrive_failed` reason (`-` for a record that went out).
+fn reasons(metrics: &Mutex<Vec<String>>) -> Vec<String> {
+    let lines = std::mem::take(&mut *metrics.lock().unwrap());
+    lines
+        .iter()
+        .map(|line| {
+            let emf: Value = serde_json::from_str(line).unwrap();
+            emf["reason"].as_str().unwrap_or("-").to_owned()
+        })
+        .collect()
+}
+
+/// One genuine queued record: the Monte Carlo SEV-1 alert, every topic down when it came.
+async fn genuine(sns: &Sns, queue: &Queue) -> String {
+    let relay = routed(sns, queue);
+    sns.down(&[TOPIC, PAGING, DATA, CHAT]);
+    assert_eq!(send(&relay, &sev1_monte_carlo().v2()).await.0, 202);
+    sns.down(&[]);
+    queue.take().remove(0)
+}
+
+#[tokio::test]
+async fn a_batch_from_another_queue_is_refused_whole_and_logged_once() {
+    let (sns, queue) = (Sns::default(), Queue::default());
+    let record = genuine(&sns, &queue).await;
+    let (relay, metrics) = observed(&sns, &queue);
+    let logs = LogCapture::default();
+    let writer = logs.clone();
+    let _guard =
+        tracing::subscriber::set_default(alert_relay::logging::subscriber(move || writer.clone()));
+    let before = sns.sent.messages().len();
+    let records = [record.clone(), record.clone(), record.clone()];
+    for foreign in [
+        "arn:aws:sqs:us-east-1:123456789012:someone-elses",
+        "arn:aws:sqs:us-east-1:999999999999:fallback",
+    ] {
+        let response = relay.redrive(batch_from(&records, foreign)).await;
+        assert_eq!(failures(&response), ["m-0", "m-1", "m-2"], "{foreign}");
+        assert_eq!(
+            reasons(&metrics),
+            ["foreign_queue"; 3],
+            "counted per record"
+        );
+    }
+    // One foreign record among good ones spoils the batch: it was not handed over by the queue.
+    let mut mixed = batch(&records);
+    mixed.records[1].event_source_arn = None;
+    assert_eq!(failures(&relay.redrive(mixed).await), ["m-0", "m-1", "m-2"]);
+    assert_eq!(reasons(&metrics), ["foreign_queue"; 3]);
+    assert_eq!(sns.sent.messages().len(), before, "nothing published");
+
+    let text = logs.text();
+    let refused: Vec<&str> = text
+        .lines()
+        .filter(|line| line.contains("every record refused"))
+        .collect();
+    assert_eq!(refused.len(), 3, "one line per batch: {text}");
+    assert!(
+        !text.contains("sev1") && !text.contains("incident"),
+        "{text}"
+    );
+
+    // Without the fallback queue configured, no batch is accepted.
+    let mut vars = config_vars();
+    vars.push(("ALERT_ROUTES".into(), "[]".into()));
+    let unconfigured = quiet(config_from(&vars), sns.clone()).with_fallback(queue.clone());
+    assert_eq!(
+        failures(&unconfigured.redrive(batch(&records[..1])).await),
+        ["m-0"]
+    );
+    // From the fallback queue itself, the record goes out.
+    assert!(failures(&relay.redrive(batch(&records[..1])).await).is_empty());
+    assert_eq!(sns.sent.messages().len(), before + 4);
+}
+
+#[tokio::test]
+async fn a_record_naming_a_topic_2000_times_is_refused_before_any_publish() {
+    let (sns, queue) = (Sns::default(), Queue::default());
+    let mut pending = Pending::decode(&genuine(&sns, &queue).await).unwrap();
+    let default = pending.outbox.publishes[0].clone();
+    assert_eq!((default.route, default.topic_arn.as_str()), (0, TOPIC));
+    pending.outbox.publishes = vec![default; 2000];
+    let (relay, metrics) = observed(&sns, &queue);
+    let before = sns.sent.messages().len();
+    let response = relay.redrive(batch(&[pending.encode().unwrap()])).await;
+    assert_eq!(failures(&response), ["m-0"]);
+    assert_eq!(reasons(&metrics), ["too_many_publishes"]);
+    assert_eq!(sns.sent.messages().len(), before);
+}
+
+#[tokio::test]
+async fn a_record_is_refused_unless_each_route_names_its_own_topic() {
+    let (sns, queue) = (Sns::default(), Queue::default());
+    let genuine = Pending::decode(&genuine(&sns, &queue).await).unwrap();
+    let forge = |change: &dyn Fn(&mut Pending)| {
+        let mut forged = genuine.clone();
+        change(&mut forged);
+        forged.encode().unwrap()
+    };
+    let records = [
+        // The paging topic under the default route's index.
+        forge(&|p| p.outbox.publishes[1].route = 0),
+        // The default topic twice (as two routes' worth of publishes).
+        forge(&|p| {
+            let again = p.outbox.publishes[0].clone();
+            p.outbox.publishes[3] = again;
+        }),
+        // A route this configuration does not have.
+        forge(&|p| p.outbox.publishes[3].route = 9),
+        // A provider that is not registered.
+        forge(&|p| p.outbox.attributes.provider = "pagerduty".into()),
+        // A message that is not in the record, and nothing to publish: unreadable as ours.
+        forge(&|p| p.outbox.publishes[2].message = 7),
+        forge(&|p| p.outbox.publishes.clear()),
+        // The genuine record.
+        genuine.encode().unwrap(),
+    ];
+    let (relay, metrics) = observed(&sns, &queue);
+    let before = sns.sent.messages().len();
+    let response = relay.redrive(batch(&records)).await;
+    assert_eq!(
+        failures(&response),
+        ["m-0", "m-1", "m-2", "m-3", "m-4", "m-5"]
+    );
+    let mut counted = reasons(&metrics);
+    counted.sort();
+    let mut expected = vec![
+        "foreign_topic",
+        "duplicate_topic",
+        "foreign_topic",
+        "unknown_provider",
+        "unreadable",
+        "unreadable",
+        "-",
+    ];
+    expected.sort();
+    assert_eq!(counted, expected);
+    assert_eq!(
+        sns.sent.messages().len(),
+        before + 4,
+        "the genuine record only"
+    );
+}
+
+/// Counts the publishes in flight, each held for a few turns of the scheduler.
+#[derive(Clone, Default)]
+struct InFlight {
+    now: Arc<Mutex<usize>>,
+    most: Arc<Mutex<usize>>,
+    total: Arc<Mutex<usize>>,
+}
+
+impl Publisher for InFlight {
+    async fn publish(&self, _: PublishRequest<'_>) -> Result<String, PublishError> {
+        {
+            let mut now = self.now.lock().unwrap();
+            *now += 1;
+            let mut most = self.most.lock().unwrap();
+            *most = (*most).max(*now);
+            *self.total.lock().unwrap() += 1;
+        }
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+        *self.now.lock().unwrap() -= 1;
+        Ok("id".into())
+    }
+}
+
+#[tokio::test]
+async fn a_batch_never_has_more_than_its_bound_of_publishes_in_flight() {
+    let (sns, queue) = (Sns::default(), Queue::default());
+    let record = genuine(&sns, &queue).await;
+    let counter = InFlight::default();
+    let mut vars = config_vars();
+    let routes = json!([
+        {"topic": PAGING, "filter": {"severity": ["critical"]}},
+        {"topic": DATA, "filter": {"provider": ["monte-carlo"]}},
+        {"topic": CHAT, "format": "chatbot"},
+    ]);
+    vars.push(("ALERT_ROUTES".into(), routes.to_string()));
+    vars.push(("FALLBACK_QUEUE_ARN".into(), QUEUE_ARN.into()));
+    let relay = quiet(config_from(&vars), counter.clone()).with_fallback(queue.clone());
+    // 10 records of 4 publishes each: 40 publishes, well over the bound.
+    let response = relay.redrive(batch(&vec![record; 10])).await;
+    assert!(failures(&response).is_empty());
+    assert_eq!(*counter.total.lock().unwrap(), 40);
+    let most = *counter.most.lock().unwrap();
+    assert_eq!(
+        most,
+        alert_relay::MAX_REDRIVE_PUBLISHES_IN_FLIGHT,
+        "bounded, and the bound is used"
+    );
 }

@@ -413,3 +413,162 @@ proptest! {
         prop_assert_eq!(Pending::decode(&encoded).unwrap(), pending);
     }
 }
+
+/// Text as a provider field may hold it: any character, controls, line breaks, U+FFFE/U+FFFF,
+/// spaces only, or long.
+fn field_text() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "[\\x00-\\x1f\\x7f-\\x9f \\u{2028}\\u{FFFE}\\u{FFFF}a-z_]{0,12}",
+        Just(" \t\r\n".to_owned()),
+        "[A-Z_]{250,300}",
+    ]
+}
+
+/// Whether SNS takes `value` as a `String` message attribute: not empty, at most 256 characters
+/// here, and only characters XML allows (no controls; not U+FFFE or U+FFFF).
+fn sns_accepts(value: &str) -> bool {
+    !value.is_empty()
+        && !value.trim().is_empty()
+        && value.chars().count() <= 256
+        && value
+            .chars()
+            .all(|c| !c.is_control() && !matches!(c, '\u{FFFE}' | '\u{FFFF}'))
+}
+
+proptest! {
+    /// Issue 21: whatever a provider's fields say, every attribute of the alert is one SNS accepts
+    /// (`event_type` was the one not cleaned of control characters).
+    #[test]
+    fn any_provider_field_gives_attributes_sns_accepts(
+        provider in provider(),
+        a in field_text(),
+        b in field_text(),
+        c in field_text(),
+        d in field_text(),
+    ) {
+        let body = json!({
+            // the event type of every provider
+            "eventTypeName": a, "type": a, "event_type": a, "event": a,
+            // Atlas's ownership facts
+            "humanReadable": format!("Title\nProject: {b} Organization: {c}"),
+            "projectName": b, "groupId": c, "clusterName": d,
+            // Monte Carlo's
+            "payload": {"group_id": d, "event_list": [{"table_name": b}, {"full_table_id": c}]},
+            // Standard Webhooks' data
+            "data": {"type": a},
+        });
+        let Value::Object(body) = body else { unreachable!() };
+        let alert = (provider.spec().normalize)(&body, &HeaderMap::new());
+        let attributes = alert_relay::event::Attributes::new(provider, &alert);
+        for (name, data_type, value) in attributes.typed() {
+            match data_type {
+                "String" => prop_assert!(sns_accepts(&value), "{name}: {value:?}"),
+                _ => {
+                    let values: Vec<String> = serde_json::from_str(&value).unwrap();
+                    prop_assert!(!values.is_empty() && values.len() <= 10, "{name}: {value}");
+                    for value in values {
+                        prop_assert!(sns_accepts(&value), "{name}: {value:?}");
+                    }
+                }
+            }
+        }
+        prop_assert!(attributes.strings().any(|(name, _)| name == "event_type"));
+    }
+}
+
+/// `json` with every non-ASCII character and `/` written as `\u` escapes (a surrogate pair past
+/// U+FFFF), as Python's `json.dumps` writes them: the same value, other bytes.
+fn ascii_escaped(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c.is_ascii() && c != '/' {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
+proptest! {
+    /// Issue 21: Monte Carlo's documented form built straight from the body's bytes is the form
+    /// of the parsed object, however the body is written (compact, pretty, `\u`-escaped).
+    #[test]
+    fn the_streamed_documented_form_is_the_parsed_objects(object in json_object()) {
+        let expected = pyform::urlencode(&object);
+        let value = Value::Object(object);
+        for body in [
+            serde_json::to_string(&value).unwrap(),
+            serde_json::to_string_pretty(&value).unwrap(),
+            ascii_escaped(&serde_json::to_string(&value).unwrap()),
+        ] {
+            let streamed = pyform::urlencode_json(body.as_bytes());
+            prop_assert_eq!(streamed.as_deref(), Some(expected.as_str()), "{}", body);
+        }
+    }
+
+    /// Whatever the bytes, the streamed form is the parsed object's, or the body is not one object
+    /// without repeated keys that serde_json reads.
+    #[test]
+    fn the_streamed_documented_form_refuses_what_serde_json_refuses(body in prop_oneof![
+        "[{}\\[\\],:\"a-c0-9 .eE+\\-\\\\u]{0,24}",
+        any::<Vec<u8>>().prop_map(|b| String::from_utf8_lossy(&b).into_owned()),
+    ]) {
+        let streamed = pyform::urlencode_json(body.as_bytes());
+        match serde_json::from_str::<Value>(&body) {
+            Ok(Value::Object(object)) if streamed.is_some() => {
+                prop_assert_eq!(streamed, Some(pyform::urlencode(&object)));
+            }
+            // Accepted by serde_json but refused here: only for a repeated key.
+            Ok(Value::Object(_)) => prop_assert!(body.matches(':').count() >= 2, "{}", body),
+            _ => prop_assert_eq!(streamed, None, "{}", body),
+        }
+    }
+}
+
+#[test]
+fn the_streamed_documented_form_keeps_serde_jsons_limits() {
+    let refused = [
+        r#"{"a":"\ud800"}"#,
+        r#"{"a":"\udc00x"}"#,
+        "{\"a\":\"\u{1}\"}",
+        r#"{"a":01}"#,
+        r#"{"a":1.}"#,
+        r#"{"a":-}"#,
+        r#"{"a":[1,]}"#,
+        r#"{"a":1,}"#,
+        r#"{"a":1} x"#,
+        r#"{"a":tru}"#,
+        r#"["a"]"#,
+        r#"{"a":1,"a":2}"#,
+        r#"{"a":{"b":1,"b":2}}"#,
+        r#"{"a":"\x"}"#,
+    ];
+    for body in refused {
+        assert_eq!(pyform::urlencode_json(body.as_bytes()), None, "{body}");
+    }
+    // Nesting: serde_json reads 127 levels and refuses 128; so does the streamed form.
+    for depth in [126, 127, 128, 200] {
+        let body = format!(
+            r#"{{"a":{}{}}}"#,
+            "[".repeat(depth - 1),
+            "]".repeat(depth - 1)
+        );
+        let parsed = serde_json::from_str::<Map<String, Value>>(&body).ok();
+        let streamed = pyform::urlencode_json(body.as_bytes());
+        assert_eq!(
+            streamed,
+            parsed.map(|o| pyform::urlencode(&o)),
+            "depth {depth}"
+        );
+    }
+    // Keys repeated in different objects are fine.
+    assert_eq!(
+        pyform::urlencode_json(br#"{"a":{"b":1},"c":{"b":"\ud83d\ude00"}}"#).as_deref(),
+        Some("a=%7B%27b%27%3A+1%7D&c=%7B%27b%27%3A+%27%F0%9F%98%80%27%7D")
+    );
+}

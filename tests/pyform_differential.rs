@@ -489,6 +489,60 @@ const FIXED_CASES: &[&str] = &[
     r#"{"account": {"id": "9a59c6f1"}, "payload": {"url": "https://getmontecarlo.com/x?y=1&z=2"}}"#,
 ];
 
+/// Any JSON value with no object that repeats a key: reading one with a repeated key fails.
+struct NoRepeatedKey;
+
+impl<'de> serde::Deserialize<'de> for NoRepeatedKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(NoRepeatedKey)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoRepeatedKey {
+    type Value = NoRepeatedKey;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("JSON")
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(NoRepeatedKey)
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(NoRepeatedKey)
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(NoRepeatedKey)
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(NoRepeatedKey)
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(NoRepeatedKey)
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(NoRepeatedKey)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<NoRepeatedKey>()?.is_some() {}
+        Ok(NoRepeatedKey)
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut keys = std::collections::HashSet::new();
+        // `arbitrary_precision` hands a number over as a map with one private key.
+        while let Some(key) = map.next_key::<String>()? {
+            if key == "$serde_json::private::Number" {
+                map.next_value::<String>()?;
+                continue;
+            }
+            if !keys.insert(key) {
+                return Err(serde::de::Error::custom("repeated key"));
+            }
+            map.next_value::<NoRepeatedKey>()?;
+        }
+        Ok(NoRepeatedKey)
+    }
+}
+
 fn oracle_path() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/pyform_oracle.py")
 }
@@ -513,6 +567,12 @@ fn urlencode_matches_cpython() {
     }
 
     let mut ours = Vec::with_capacity(texts.len());
+    let mut streamed_count = 0;
+    let repeats = |text: &str| serde_json::from_str::<NoRepeatedKey>(text).is_err();
+    assert!(!repeats(
+        r#"{"a": [1, 2.5e3, {"b": -0, "c": "a"}], "b": {"a": null}}"#
+    ));
+    assert!(repeats(r#"{"a": 1, "b": {"c": 1, "\u0063": 2}}"#));
     let mut file = String::new();
     for text in &texts {
         assert!(
@@ -521,10 +581,26 @@ fn urlencode_matches_cpython() {
         );
         let object: Map<String, Value> = serde_json::from_str(text)
             .unwrap_or_else(|e| panic!("serde_json rejected generated text {text:?}: {e}"));
-        ours.push(pyform::urlencode(&object));
+        let form = pyform::urlencode(&object);
+        // Issue 21: the form built straight from the bytes is the same, or refused (only for a
+        // repeated key, which a serialized dict cannot have).
+        match pyform::urlencode_json(text.as_bytes()) {
+            Some(streamed) => {
+                assert_eq!(streamed, form, "{text}");
+                streamed_count += 1;
+            }
+            None => assert!(repeats(text), "refused without a repeated key: {text}"),
+        }
+        ours.push(form);
         file.push_str(text);
         file.push('\n');
     }
+    assert!(
+        streamed_count * 2 >= texts.len(),
+        "the streamed form refused {} of {} texts",
+        texts.len() - streamed_count,
+        texts.len()
+    );
     let generated = started.elapsed();
 
     let nanos = SystemTime::now()

@@ -188,3 +188,68 @@ fn the_docs_show_the_default_rules_the_function_reads() {
     let shipped: Value = serde_json::from_str(alert_relay::severity::DEFAULT_RULES).unwrap();
     assert_eq!(docs_json_blocks()[0], shipped);
 }
+
+/// Issue 21: Atlas signs only the body and cannot add headers, so an `X-Severity` added to a
+/// replayed body decides nothing: the alert configuration, else the rules do.
+#[tokio::test]
+async fn an_x_severity_header_sets_no_severity() {
+    let critical = |request: Value| {
+        let mut request = request;
+        request["headers"]["x-severity"] = "critical".into();
+        request
+    };
+    let stand = StandLookup::new(Ok(Severity::Warning));
+    let run = run(&[], Some(stand.clone()));
+    let (data, topics) = publish(&run, &critical(seed_atlas())).await;
+    assert_eq!(data["severity"], "warning");
+    assert_eq!(data["severity_source"], "atlas-alert-config");
+    assert_eq!(topics, [TOPIC], "not paged");
+    assert_eq!(stand.asked().len(), 1);
+
+    let run = self::run(&[], None);
+    let (data, topics) = publish(&run, &critical(seed_atlas())).await;
+    assert_eq!(data["severity"], "warning");
+    assert_eq!(data["severity_source"], "default-rule 3");
+    assert_eq!(topics, [TOPIC], "not paged");
+}
+
+/// Issue 21: Atlas's informational events are sent once, as `alert.inform`, with an `OPEN` body.
+#[tokio::test]
+async fn an_informational_event_with_an_open_body_is_informational() {
+    let stand = StandLookup::new(Ok(Severity::Critical));
+    let run = run(&[], Some(stand.clone()));
+    let (data, topics) = publish(&run, &atlas(&disk_alert(), "alert.inform")).await;
+    assert_eq!(data["status"], "informational");
+    assert_eq!(data["severity"], "info");
+    assert_eq!(data["severity_source"], "provider");
+    assert_eq!(topics, [TOPIC]);
+    assert!(stand.asked().is_empty());
+}
+
+/// Issue 21: with `ATLAS_ALLOW_UNSIGNED` or `ATLAS_QUERY_SECRETS`, anyone with the URL could pick
+/// the ids, so only a signed request costs an Admin API call; the others go to the rules.
+#[tokio::test]
+async fn only_signed_requests_look_up_the_alert_configuration() {
+    let stand = StandLookup::new(Ok(Severity::Critical));
+    let extra = [
+        ("ATLAS_ALLOW_UNSIGNED", "true"),
+        ("ATLAS_QUERY_SECRETS", "atlas-query-secret-not-real"),
+    ];
+    let run = run(&extra, Some(stand.clone()));
+    let unsigned = Http::post("/webhooks/atlas", disk_alert()).header("X-MMS-Event", "alert.open");
+    let with_query = Http::post("/webhooks/atlas", disk_alert())
+        .header("X-MMS-Event", "alert.open")
+        .query("secret=atlas-query-secret-not-real");
+    for request in [unsigned.v2(), with_query.v2()] {
+        let (data, topics) = publish(&run, &request).await;
+        assert_eq!(data["severity"], "warning");
+        assert_eq!(data["severity_source"], "default-rule 3");
+        assert_eq!(topics, [TOPIC]);
+        run.recording.published.lock().unwrap().clear();
+    }
+    assert!(stand.asked().is_empty(), "{:?}", stand.asked());
+    // The same body signed is looked up.
+    let (data, _) = publish(&run, &seed_atlas()).await;
+    assert_eq!(data["severity_source"], "atlas-alert-config");
+    assert_eq!(stand.asked().len(), 1);
+}

@@ -46,8 +46,8 @@ pub const TRANSIENT_TTL: Duration = Duration::from_secs(5);
 pub const DEFAULT_BACKOFF: Duration = Duration::from_secs(30);
 pub const MAX_BACKOFF: Duration = Duration::from_secs(15 * 60);
 
-/// Cached configurations kept before expired ones are swept out.
-const MAX_ENTRIES: usize = 1024;
+/// The most configurations cached: past it, expired answers are swept out, then the oldest.
+pub const MAX_ENTRIES: usize = 1024;
 
 /// The service account, where the API is, and the lookup's bounds.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -193,7 +193,8 @@ struct Inner {
     transport: Transport,
     tokens: Tokens,
     /// One slot per `group/configuration`: its lock is the single flight, its content the cache.
-    /// A short list, searched in order: a project has tens of alert configurations.
+    /// A list in the order the slots were made, searched in order: a project has tens of alert
+    /// configurations, and the list holds at most `MAX_ENTRIES`.
     slots: Mutex<Vec<(String, Arc<Slot>)>>,
     /// No request before this instant: a `429` said so.
     backoff_until: Mutex<Option<Instant>>,
@@ -233,6 +234,12 @@ impl AtlasApi {
 
     pub fn config(&self) -> &AtlasApiConfig {
         &self.inner.config
+    }
+
+    /// How many configurations the cache holds (answers and lookups in flight).
+    pub fn cached(&self) -> usize {
+        let slots = self.inner.slots.lock();
+        slots.unwrap_or_else(|e| e.into_inner()).len()
     }
 
     /// The configured severity of `alert_config_id` in project `group_id`, within the budget.
@@ -303,6 +310,10 @@ impl Inner {
                         .try_lock()
                         .map_or(true, |c| c.is_some_and(|c| c.until > now))
             });
+            // Still full of fresh answers: the oldest go. A lookup still holding one keeps its
+            // own copy; only a later lookup of that configuration asks again.
+            let excess = (slots.len() + 1).saturating_sub(MAX_ENTRIES);
+            slots.drain(..excess);
         }
         let slot = Arc::new(Slot::default());
         slots.push((key, slot.clone()));

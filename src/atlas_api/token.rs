@@ -19,6 +19,8 @@ use crate::secret::Secret;
 
 /// How early a token is replaced before it expires; a short-lived one at half its life.
 const REFRESH_EARLY: Duration = Duration::from_secs(60);
+/// The longest a token is believed, whatever its `expires_in` says: Atlas's last an hour.
+const MAX_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 
 pub(super) struct Tokens {
     url: String,
@@ -132,15 +134,39 @@ impl Inner {
         let (true, Some(seconds @ 1..)) = (usable, expires_in) else {
             return Err(malformed);
         };
-        let lifetime = Duration::from_secs(seconds);
-        let reuse_for = if lifetime > 2 * REFRESH_EARLY {
-            lifetime - REFRESH_EARLY
-        } else {
-            lifetime / 2
-        };
         Ok(Token {
             header: Secret::new(format!("Bearer {access_token}")),
-            refresh_at: sent + reuse_for,
+            refresh_at: refresh_at(sent, seconds),
         })
+    }
+}
+
+/// When a token sent for at `sent` and said to live `expires_in` seconds is replaced: clamped to
+/// `MAX_LIFETIME`, so that no answer can overflow the clock (`u64::MAX` seconds would).
+fn refresh_at(sent: Instant, expires_in: u64) -> Instant {
+    let lifetime = Duration::from_secs(expires_in).min(MAX_LIFETIME);
+    let reuse_for = match lifetime.checked_sub(REFRESH_EARLY) {
+        Some(rest) if rest > REFRESH_EARLY => rest,
+        _ => lifetime / 2,
+    };
+    sent.checked_add(reuse_for).unwrap_or(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn any_lifetime_is_clamped_and_never_overflows() {
+        let sent = Instant::now();
+        assert_eq!(
+            refresh_at(sent, 3600),
+            sent + Duration::from_secs(3600 - 60)
+        );
+        assert_eq!(refresh_at(sent, 100), sent + Duration::from_secs(50));
+        assert_eq!(refresh_at(sent, 1), sent + Duration::from_millis(500));
+        for huge in [u64::MAX, u64::MAX / 2, 1 << 40, 24 * 3600 + 1] {
+            assert_eq!(refresh_at(sent, huge), sent + MAX_LIFETIME - REFRESH_EARLY);
+        }
     }
 }

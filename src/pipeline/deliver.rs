@@ -1,7 +1,9 @@
 //! The third stage, shared by a webhook and a fallback-queue record: publish every one of an
 //! outbox's publishes at once, and keep what failed in the fallback queue as one message.
 
-use crate::outbox::Outbox;
+use tokio::sync::Semaphore;
+
+use crate::outbox::{Outbox, PublishRequest};
 use crate::publish::{Fallback, Pending, PublishError, Publisher, publish_all};
 
 /// A publish that failed: the route's label (`default` or its position), its topic and why.
@@ -68,6 +70,42 @@ impl<P: Publisher, Q: Fallback> Deliverer<P, Q> {
             keep,
         )
         .await
+    }
+
+    /// As `deliver`, with at most `permits` publishes in flight: a redriven batch shares them.
+    pub async fn deliver_bounded(
+        &self,
+        outbox: &Outbox,
+        first_attempt: &str,
+        keep: Keep,
+        permits: &Semaphore,
+    ) -> Delivery {
+        let bounded = Bounded {
+            publisher: &self.publisher,
+            permits,
+        };
+        deliver(
+            &bounded,
+            self.fallback.as_ref(),
+            outbox,
+            first_attempt,
+            keep,
+        )
+        .await
+    }
+}
+
+/// A publisher that waits for a permit before each publish.
+struct Bounded<'a, P> {
+    publisher: &'a P,
+    permits: &'a Semaphore,
+}
+
+impl<P: Publisher> Publisher for Bounded<'_, P> {
+    async fn publish(&self, request: PublishRequest<'_>) -> Result<String, PublishError> {
+        // Never closed, so `acquire` cannot fail; were it to, the publish goes ahead unbounded.
+        let _permit = self.permits.acquire().await.ok();
+        self.publisher.publish(request).await
     }
 }
 

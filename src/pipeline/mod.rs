@@ -37,4 +37,7 @@ pub struct Settings {
     pub severity_rules: SeverityRules,
     /// CloudWatch namespace of the EMF metrics (`METRICS_NAMESPACE`).
     pub metrics_namespace: String,
+    /// The fallback queue's ARN (`FALLBACK_QUEUE_ARN`, else derived from `FALLBACK_QUEUE_URL`):
+    /// the redrive path refuses a batch from any other source, or from any when there is none.
+    pub fallback_queue_arn: Option<String>,
 }

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::alert::{Alert, Severity, SeveritySource, StatusConflict};
 use crate::event::{Attributes, Event, EventError, event_id};
-use crate::providers::{MalformedPayload, Provider, Verified};
+use crate::providers::{Credential, MalformedPayload, Provider, Verified};
 use crate::severity::SeverityRules;
 
 /// Why an authenticated request could not become an event.
@@ -67,6 +67,9 @@ pub async fn normalize<'a>(
 ) -> Normalized<'a> {
     let provider = verified.provider();
     let body = verified.body();
+    // Only a signed body is worth an Admin API call: with `<P>_ALLOW_UNSIGNED` or a query secret,
+    // anyone who can reach the URL could make one per request with ids of their choosing.
+    let lookup = lookup.filter(|_| matches!(verified.credential(), Credential::Signature { .. }));
     let failed = |error: Unreadable| Normalized {
         event_id: event_id(provider, body),
         assessment: None,

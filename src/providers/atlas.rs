@@ -29,10 +29,6 @@ pub(super) const SPEC: Spec = Spec {
     normalize,
 };
 
-/// A header a project's webhook template may add to say how bad the alert is. Unsigned, like
-/// `X-MMS-Event`: a severity in the signed body beats it.
-const SEVERITY_HEADER: &str = "X-Severity";
-
 /// What `X-MMS-Event` says: its value as written, and the status it means.
 fn header_event(event: &str) -> Option<(&'static str, Status)> {
     Some(match event.trim() {
@@ -62,14 +58,17 @@ fn body_status(status: &str) -> Option<(&'static str, Status)> {
 /// open (`OPEN`, or `TRACKING` before its notification delay) is opened or updated, and
 /// acknowledged only when the body carries the acknowledgement (Atlas keeps an acknowledged alert
 /// `OPEN`, with `acknowledgedUntil` and `acknowledgingUsername`): a replayed open alert cannot be
-/// passed off as acknowledged. The other events each have their own status.
+/// passed off as acknowledged. An informational event (a primary elected, a user joined the
+/// project) is sent once and never closed, and the alert status Atlas's API knows has no
+/// informational value, so its body may say `OPEN` or `TRACKING`. The other events each have
+/// their own status.
 fn agrees(header: &str, body: &str, acknowledged: bool) -> bool {
     matches!(
         (header, body),
         ("alert.open" | "alert.update", "OPEN" | "TRACKING")
             | ("alert.close", "CLOSED")
             | ("alert.cancel", "CANCELLED")
-            | ("alert.inform", "INFORMATIONAL")
+            | ("alert.inform", "OPEN" | "TRACKING" | "INFORMATIONAL")
     ) || (header == "alert.acknowledge" && matches!(body, "OPEN" | "TRACKING") && acknowledged)
 }
 
@@ -104,20 +103,14 @@ fn severity_word(word: &str) -> Option<Severity> {
     Severity::from_name_any_case(word.trim())
 }
 
-/// Atlas sends no severity of its own, but a project can template its webhook's body and
-/// headers. A rendered body's `severity`, else its `severityOverride` (the alert configuration's
-/// field), else an `X-Severity` header is the provider's severity: the body first, because it is
-/// signed and the header is not.
-fn stated_severity(body: &Map<String, Value>, headers: &HeaderMap) -> Option<Severity> {
+/// Atlas sends no severity of its own, but a templated body may carry one: its `severity`, else
+/// its `severityOverride` (the alert configuration's field), is the provider's severity. No
+/// header is read: Atlas signs only the body and cannot add headers to its webhook, so a header
+/// (such as `X-Severity`) could only have been added by whoever replays a captured body.
+fn stated_severity(body: &Map<String, Value>) -> Option<Severity> {
     fields::str(body, "severity")
         .and_then(severity_word)
         .or_else(|| fields::str(body, "severityOverride").and_then(severity_word))
-        .or_else(|| {
-            headers
-                .get(SEVERITY_HEADER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(severity_word)
-        })
 }
 
 /// A link to the alerts page in the Atlas console, built only from 24-hex ObjectIds. No MongoDB
@@ -216,7 +209,7 @@ fn normalize(body: &Map<String, Value>, headers: &HeaderMap) -> Alert {
         .iter()
         .any(|key| fields::str(body, key).is_some());
     let (status, status_conflict) = status(header, fields::str(body, "status"), acknowledged);
-    let severity = match stated_severity(body, headers) {
+    let severity = match stated_severity(body) {
         Some(severity) => severity,
         None if status == Status::Informational => Severity::Info,
         None => Severity::Unknown,
@@ -493,9 +486,10 @@ mod tests {
                 (Cancelled, true),
                 (Informational, false),
             ],
+            // an informational event's body may say OPEN or TRACKING: it is never closed
             [
-                (Open, false),
-                (Open, false),
+                (Informational, true),
+                (Informational, true),
                 (Resolved, false),
                 (Cancelled, false),
                 (Informational, true),
@@ -532,6 +526,21 @@ mod tests {
         assert_eq!(r["acknowledged_until"], "2016-10-01T04:00:00Z");
     }
 
+    /// Atlas's informational events (PRIMARY_ELECTED, JOINED_GROUP, compute auto-scaling,
+    /// maintenance started) are sent once as `alert.inform`, their body's status `OPEN`.
+    #[test]
+    fn an_informational_event_with_an_open_body_is_informational() {
+        for body_status in ["OPEN", "TRACKING", "INFORMATIONAL", "open"] {
+            let body = format!(r#"{{"status":"{body_status}","eventTypeName":"PRIMARY_ELECTED"}}"#);
+            let alert = run(&body, Some("alert.inform"));
+            assert_eq!(alert.status, Status::Informational, "{body_status}");
+            assert_eq!(alert.severity, Severity::Info, "{body_status}");
+            assert_eq!(alert.status_conflict, None, "{body_status}");
+        }
+        // Without the header the body decides, as always: an open alert.
+        assert_eq!(run(r#"{"status":"OPEN"}"#, None).status, Status::Open);
+    }
+
     #[test]
     fn a_closed_header_on_an_open_body_stays_open_and_is_noted() {
         let alert = run(r#"{"status":"OPEN"}"#, Some("alert.close"));
@@ -546,8 +555,9 @@ mod tests {
     type SeverityCase<'a> = (&'a str, &'a [(&'static str, &'a str)], Severity);
 
     #[test]
-    fn a_templated_severity_is_the_providers_and_the_body_beats_the_header() {
-        let cases: [SeverityCase<'_>; 8] = [
+    fn a_templated_body_severity_is_the_providers_and_no_header_sets_one() {
+        const SEVERITY_HEADER: &str = "X-Severity";
+        let cases: [SeverityCase<'_>; 9] = [
             (r#"{"severity":"CRITICAL"}"#, &[], Severity::Critical),
             (r#"{"severity":"warning"}"#, &[], Severity::Warning),
             (r#"{"severityOverride":"Error"}"#, &[], Severity::Error),
@@ -556,7 +566,12 @@ mod tests {
                 &[],
                 Severity::Info,
             ),
-            ("{}", &[(SEVERITY_HEADER, "ERROR")], Severity::Error),
+            ("{}", &[(SEVERITY_HEADER, "ERROR")], Severity::Unknown),
+            (
+                r#"{"status":"OPEN"}"#,
+                &[(SEVERITY_HEADER, "critical"), (EVENT_HEADER, "alert.open")],
+                Severity::Unknown,
+            ),
             (
                 r#"{"severity":"WARNING"}"#,
                 &[(SEVERITY_HEADER, "CRITICAL")],

@@ -90,8 +90,9 @@ fn verify(presented: &Presented<'_>, secrets: &[Secret]) -> Result<Matched, Inva
 
     let tags = tags(presented.signature)?;
     let message = signed_message(id, timestamp.trim(), presented.body);
-    tags.iter()
-        .find_map(|tag| tag.match_any(secrets, &message))
+    // One MAC per secret, compared to every tag: 16 forged tags cost what one does.
+    SCHEME
+        .match_any_tag(&tags, secrets, &message)
         .map(|secret_index| Matched {
             form: SignedForm::Raw,
             secret_index,

@@ -363,3 +363,26 @@ def test_the_template_drains_the_queue_as_the_harness_does():
                             {"SQSPollerPolicy": {"QueueName": {"GetAtt": "FallbackQueue.QueueName"}}}]
     for name in ("FallbackQueue", "FallbackDeadLetterQueue", "FallbackQueueTrigger"):
         assert resources[name]["Condition"] == "HasFallbackQueue"
+
+
+def test_a_direct_invoke_naming_another_queue_publishes_nothing(outage, signer):
+    """Issue 21: anyone with lambda:InvokeFunction can hand the function an SQS-shaped event. A batch
+    whose eventSourceARN is not the fallback queue's is refused whole, even when its records are
+    genuine; the same records from the fallback queue are delivered."""
+    from sqstrigger import sqs_event
+
+    outage.sns.fail("500")
+    alert = atlas_alert(signer, outage.work_dir)
+    assert invoke(outage, alert) == (202, {"status": "queued", "event_id": alert.event_id})
+    outage.sns.heal()
+    messages = outage.trigger.receive(wait=10)
+    assert len(messages) == 1
+    foreign = outage.trigger.queue_arn.rsplit(":", 1)[0] + ":someone-elses-queue"
+    event_file = outage.work_dir / "foreign-sqs-event.json"
+    event_file.write_text(json.dumps(sqs_event(messages, foreign)))
+    response = outage.function.invoke(event_file)
+    assert response == {"batchItemFailures": [{"itemIdentifier": messages[0]["MessageId"]}]}
+    assert published(outage) == dict.fromkeys(FALLBACK_TOPICS, 0)
+
+    drain(outage)
+    assert published(outage) == dict.fromkeys(FALLBACK_TOPICS, 1)
