@@ -31,6 +31,7 @@ TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve
 FUNCTION = "alert-relay"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
+STATE_TABLE = "alert-relay-state"  # `make run`'s alert-state table (ALERT_STATE_TABLE)
 
 # Fake credentials and a region: the SDKs need some, and nothing here may reach real AWS.
 FAKE_AWS = {
@@ -128,7 +129,8 @@ class Service:
 
 
 class Moto:
-    """moto_server on 127.0.0.1 (or `host`, e.g. the Docker bridge for `sam local`): the SNS and SQS APIs."""
+    """moto_server on 127.0.0.1 (or `host`, e.g. the Docker bridge for `sam local`): the SNS, SQS
+    and DynamoDB APIs."""
 
     def __init__(self, log_dir: Path, port: int | None = None, host: str = "127.0.0.1"):
         self.port = port or free_port(host)
@@ -151,6 +153,7 @@ class Moto:
         )
         self.sns = session.client("sns", endpoint_url=self.endpoint)
         self.sqs = session.client("sqs", endpoint_url=self.endpoint)
+        self.dynamodb = session.client("dynamodb", endpoint_url=self.endpoint)
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -189,6 +192,26 @@ class Moto:
             TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=subscription
         )
         return queue_url
+
+    def create_state_table(self, name: str = STATE_TABLE) -> str:
+        """The alert-state table as the SPEC and template.yaml lay it out (`pk` S, `sk` S, on
+        demand, TTL on `expires_at`). Returns its name, for ALERT_STATE_TABLE."""
+        self.dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        self.dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+        return name
+
+    def state_env(self, table: str = STATE_TABLE, endpoint: str | None = None) -> dict[str, str]:
+        """What turns a Function's alert state on: ALERT_STATE_TABLE, with DynamoDB at `endpoint`
+        (a fault proxy in front of moto, say) or moto itself."""
+        return {"ALERT_STATE_TABLE": table, "AWS_ENDPOINT_URL_DYNAMODB": endpoint or self.endpoint}
 
     def fallback_queues(self, name: str, visibility_timeout: int = 1) -> tuple[str, str]:
         """The fallback queue and its dead-letter queue as template.yaml makes them (retention,
@@ -349,7 +372,10 @@ def end_marker(message: dict) -> str | None:
 
 class Function:
     """The `alert-relay` binary under `cargo lambda watch`: the Lambda Runtime API emulator on
-    `port`, invoked with `cargo lambda invoke` or over HTTP at /lambda-url/alert-relay/…"""
+    `port`, invoked with `cargo lambda invoke` or over HTTP at /lambda-url/alert-relay/…
+
+    `env` adds to or overrides its environment (`Moto.state_env()` turns alert state on);
+    `timeout` is the function's timeout in seconds (cargo lambda's default otherwise)."""
 
     def __init__(
         self,
@@ -361,6 +387,7 @@ class Function:
         secrets_file: Path = EVENTS / "test.env",
         name: str = "function",
         reload: bool = False,
+        timeout: int | None = None,
     ):
         self.port = port or free_port()
         self.base_url = f"http://127.0.0.1:{self.port}/lambda-url/{FUNCTION}"
@@ -379,6 +406,10 @@ class Function:
         ]
         if not reload:
             argv.append("--ignore-changes")
+        if timeout is not None:
+            # The function's timeout: each invocation's deadline (Lambda-Runtime-Deadline-Ms) is
+            # this many seconds after it starts, as under Lambda's own Timeout.
+            argv += ["--timeout", str(timeout)]
         self.service = Service(name, argv, log_dir / f"{name}.log", clean_env())
         try:
             self._wait_ready()
