@@ -684,6 +684,10 @@ def run_printed(commands: list[str], timeout: float = 120) -> list[tuple[str, su
 def _printed_problem(command: str, done: subprocess.CompletedProcess) -> str | None:
     if done.returncode != 0:
         return f"exit {done.returncode}: {done.stderr.strip()}"
+    if "alert-relay-sign silence add" in command:
+        # It prints the silence's id, and only it.
+        printed = done.stdout.strip()
+        return None if printed.startswith("s-") and len(printed.split()) == 1 else f"no silence id: {printed!r}"
     if "alert-relay-sign" in command:
         expected = "200"
     elif command.startswith("curl "):
