@@ -376,9 +376,11 @@ class Function:
 
     `env` adds to or overrides its environment (`Moto.state_env()` turns alert state on).
 
-    cargo lambda watch gives every invocation a fixed `Lambda-Runtime-Deadline-Ms: 600000` (in
-    1970; its `--timeout` only bounds how long an invoke waits): the function takes a deadline in
-    the past as none, so an alert-state claim lasts its 30 s default (src/handler.rs)."""
+    cargo lambda watch gives no usable invocation deadline: its runtime answers `/next` with a
+    fixed `Lambda-Runtime-Deadline-Ms: 600000` (in 1970), and `--timeout` only bounds how long an
+    invoke waits (a claim's Retry-After stays ~30 s with `--timeout 6`). The function takes a
+    deadline in the past as none, so an alert-state claim lasts its 30 s default (src/handler.rs,
+    CLAIM_WITHOUT_DEADLINE): tests/e2e/test_state.py waits that out for a killed instance."""
 
     def __init__(
         self,
