@@ -447,3 +447,24 @@ def test_a_refused_connection_to_the_table_lets_the_event_out_stateless(relay):
     # `refused` is the table refusing (access denied, no such table); a dead endpoint is `unavailable`.
     assert_published_stateless(relay, answer, event, "unavailable", error="Connection refused")
     refused.stop()
+
+
+def test_a_delivery_that_failed_with_502_records_nothing_and_its_retry_is_published(relay):
+    """SNS refusing every publish (no fallback queue here): 502, and the decision is taken back, so
+    the sender's retry is told as new, not a duplicate or in progress."""
+    sns = FaultProxy(relay.moto.endpoint, "sns-failing")
+    try:
+        failing = relay.start("function-state-502", sns_endpoint=sns.endpoint)
+        now = datetime.now(timezone.utc)
+        event = signed(relay, "atlas", atlas_body(hex_id(), "OPEN", now, now), now, "alert.open")
+        sns.fail("500")
+        answer = deliver(failing, event)
+        assert (answer.status, answer.body) == (502, {"error": "publish_failed"}), answer.body
+        assert not [w for w in answer.warnings if "could not be taken back" in w["message"]], answer.warnings
+        sns.heal()
+        retry = deliver(failing, event)
+        assert (retry.status, retry.body["status"], retry.body["topics"]) == (200, "published", 3), retry.body
+        assert relay.told() == dict.fromkeys(TOPICS, 1)
+        failing.stop()
+    finally:
+        sns.close()
