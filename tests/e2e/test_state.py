@@ -185,7 +185,7 @@ def test_an_atlas_alert_is_told_once_per_change_with_its_lifecycle(relay):
         ("close", "alert.close", atlas_body(alert, "CLOSED", at(90), at(0), resolved=rfc3339(at(90)), severity=None),
          at(90), "published", (1, 1, 1), "default=notified 1=notified 2=notified"),
     ]
-    lifecycles = []
+    lifecycles, chat = [], []
     for what, header, body, when, expected, told, targets in steps:
         event = signed(relay, "atlas", body, when, header)
         answer = deliver(function, event)
@@ -200,6 +200,7 @@ def test_an_atlas_alert_is_told_once_per_change_with_its_lifecycle(relay):
         assert tuple(len(got[name]) for name in TOPICS) == told, f"{what}: {got}"
         assert answer.line["targets"] == targets, what
         assert "state_fallback" not in answer.line, what
+        chat += got["state-chat"]
         delivered = got["state-alerts"] or got["state-paging"]
         if delivered:
             assert delivered[0]["id"] == event_id("atlas", event)
@@ -215,6 +216,8 @@ def test_an_atlas_alert_is_told_once_per_change_with_its_lifecycle(relay):
     assert closed["duration_seconds"] == 90 * 60, closed
     assert closed["opened_at"] == opened["opened_at"] == rfc3339(t0)
     assert closed["opened_event_id"] == opened["opened_event_id"]
+    assert {c["metadata"]["threadId"] for c in chat} == {f"atlas:{alert}"}, "one chat thread"
+    assert "*Open for:*" in chat[-1]["content"]["description"], chat[-1]
 
     retried = deliver(function, close)  # the same close again: Atlas retrying, say
     assert (retried.status, retried.body) == (200, {"status": "suppressed", "event_id": event_id("atlas", close),
