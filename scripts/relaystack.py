@@ -72,6 +72,25 @@ def _die_with_parent() -> None:
         pass
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes under `pid` (children first, then theirs), from /proc (Linux)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        children = parents.get(queue.pop(0), [])
+        found += children
+        queue += children
+    return found
+
+
 class Service:
     """A child process in its own process group (its children included), logging to a file."""
 
@@ -100,6 +119,16 @@ class Service:
         except OSError:
             return ""
         return "\n".join(text.splitlines()[-lines:])
+
+    def kill(self) -> None:
+        """A crash: SIGKILL to the process and to every process under it, wherever their process
+        group (cargo lambda watch starts the function in one of its own), then stop()."""
+        for pid in [*reversed(descendants(self.proc.pid)), self.proc.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.stop(grace=2.0)
 
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM to the whole group, then SIGKILL to whatever is left after `grace` seconds."""
