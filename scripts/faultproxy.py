@@ -1,20 +1,25 @@
-"""A fault-injecting HTTP proxy on 127.0.0.1 in front of moto, for making SNS or SQS fail from the
-outside: the function is pointed at the proxy (AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL_SQS) and runs
-unchanged.
+"""A fault-injecting HTTP proxy on 127.0.0.1 in front of moto, for making SNS, SQS or DynamoDB fail
+from the outside: the function is pointed at the proxy (AWS_ENDPOINT_URL_SNS, AWS_ENDPOINT_URL_SQS,
+AWS_ENDPOINT_URL_DYNAMODB) and runs unchanged.
 
     sns = FaultProxy(moto.endpoint, "sns")
     sns.fail("500")                                  # every request, until healed
     sns.fail("throttle", times=2)                    # the next two requests
     sns.fail("refuse", topics={arn_a, arn_b})        # only Publish requests to these topics
+    table.fail("throttle", code="ProvisionedThroughputExceededException")  # DynamoDB's own code
     sns.heal()                                       # forward everything again
     sns.succeeded("Publish", arn_a)                  # how many publishes to arn_a moto accepted
 
 Faults, each answered the way the SDK would meet it in AWS (and retries, within its bounds):
 - `refuse`: the connection is reset without an answer (as a dead endpoint or a dropped connection);
-- `500`: HTTP 500 `InternalFailure`;
-- `throttle`: HTTP 400 `Throttling` (SQS: `ThrottlingException`), which the SDK retries;
+- `500`: HTTP 500 `InternalFailure` (DynamoDB: `InternalServerError`);
+- `throttle`: HTTP 400 `Throttling` (SQS, DynamoDB: `ThrottlingException`), which the SDK retries;
+  `code` gives another (DynamoDB's `ProvisionedThroughputExceededException`);
 - `hang`: no answer until `hang_seconds` pass (or the fault is healed), then the connection closes;
 - `slow`: moto's own answer, sent after `hang_seconds` (a slow service, e.g. Secrets Manager).
+
+A JSON-protocol error carries the `__type` of the service its `X-Amz-Target` names
+(`com.amazonaws.sqs#…`, `com.amazonaws.dynamodb.v20120810#…`), as each service writes it.
 
 The faults are tried in the order they were added; the first that matches a request and has times
 left takes it. A request no fault takes is forwarded to moto as it came. Every request is recorded
@@ -46,6 +51,7 @@ class Fault:
     topics: frozenset[str] | None = None  # only requests whose form-encoded TopicArn is one of these
     actions: frozenset[str] | None = None  # only these actions (Publish, SendMessage, …)
     hang_seconds: float = 30.0
+    code: str | None = None  # the error code of a `500` or `throttle`, instead of the service's usual one
     taken: int = 0
 
     def takes(self, request: "Seen") -> bool:
@@ -90,12 +96,24 @@ def describe(headers, body: bytes) -> Seen:
                 size=len(body), params=params)
 
 
-def _error(json_protocol: bool, status: int, code: str, message: str) -> tuple[int, list[tuple[str, str]], bytes]:
+def _namespace(target: str | None) -> str:
+    """The `__type` namespace of a JSON-protocol service, from its X-Amz-Target prefix."""
+    prefix = (target or "").split(".", 1)[0]
+    if prefix.startswith("DynamoDB_"):
+        return f"com.amazonaws.dynamodb.v{prefix.removeprefix('DynamoDB_')}"
+    return "com.amazonaws.sqs"
+
+
+def _error(json_protocol: bool, status: int, code: str, message: str,
+           target: str | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
     request_id = str(uuid.uuid4())
     if json_protocol:
-        body = json.dumps({"__type": f"com.amazonaws.sqs#{code}", "message": message}).encode()
-        return status, [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", request_id),
-                        ("x-amzn-query-error", f"{code};{'Receiver' if status >= 500 else 'Sender'}")], body
+        namespace = _namespace(target)
+        body = json.dumps({"__type": f"{namespace}#{code}", "message": message}).encode()
+        headers = [("Content-Type", "application/x-amz-json-1.0"), ("x-amzn-RequestId", request_id)]
+        if namespace == "com.amazonaws.sqs":  # SQS's JSON protocol also says it the query protocol's way
+            headers.append(("x-amzn-query-error", f"{code};{'Receiver' if status >= 500 else 'Sender'}"))
+        return status, headers, body
     kind = "Receiver" if status >= 500 else "Sender"
     body = (f'<ErrorResponse xmlns="https://sns.amazonaws.com/doc/2010-03-31/"><Error><Type>{kind}</Type>'
             f"<Code>{code}</Code><Message>{message}</Message></Error><RequestId>{request_id}</RequestId>"
@@ -144,7 +162,9 @@ class _Handler(BaseHTTPRequestHandler):
         body = self._body()
         seen = describe(self.headers, body)
         fault = proxy._take(seen)
-        json_protocol = bool(self.headers.get("X-Amz-Target")) or "json" in (self.headers.get("Content-Type") or "")
+        target = self.headers.get("X-Amz-Target")
+        json_protocol = bool(target) or "json" in (self.headers.get("Content-Type") or "")
+        dynamodb = (target or "").startswith("DynamoDB_")
         if fault is None or fault.kind == "slow":
             if fault is not None:
                 proxy._healed.wait(fault.hang_seconds)
@@ -161,11 +181,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         elif fault.kind == "500":
             seen.outcome = "500"
-            status, headers, answer = _error(json_protocol, 500, "InternalFailure", "injected by faultproxy")
+            code = fault.code or ("InternalServerError" if dynamodb else "InternalFailure")
+            status, headers, answer = _error(json_protocol, 500, code, "injected by faultproxy", target)
         else:
             seen.outcome = "throttle"
-            code = "ThrottlingException" if json_protocol else "Throttling"
-            status, headers, answer = _error(json_protocol, 400, code, "Rate exceeded (injected by faultproxy)")
+            code = fault.code or ("ThrottlingException" if json_protocol else "Throttling")
+            status, headers, answer = _error(json_protocol, 400, code, "Rate exceeded (injected by faultproxy)", target)
         self.send_response(status)
         for name, value in headers:
             self.send_header(name, value)
@@ -216,13 +237,15 @@ class FaultProxy:
         threading.Thread(target=self._server.serve_forever, name=f"faultproxy-{name}", daemon=True).start()
         self.endpoint = f"http://127.0.0.1:{self._server.server_port}"
 
-    def fail(self, kind: str, times: int | None = None, topics=None, actions=None, hang_seconds: float = 30.0) -> Fault:
+    def fail(self, kind: str, times: int | None = None, topics=None, actions=None, hang_seconds: float = 30.0,
+             code: str | None = None) -> Fault:
         """Adds a fault: `kind` (refuse, 500, throttle, hang, slow) for the next `times` matching requests
-        (None: until heal()), matching only `topics` (TopicArn values) and `actions` when given."""
+        (None: until heal()), matching only `topics` (TopicArn values) and `actions` when given; a
+        `500` or `throttle` answers with the error `code` when given."""
         if kind not in KINDS:
             raise ValueError(f"unknown fault {kind!r}: one of {KINDS}")
         fault = Fault(kind, times, frozenset(topics) if topics is not None else None,
-                      frozenset(actions) if actions is not None else None, hang_seconds)
+                      frozenset(actions) if actions is not None else None, hang_seconds, code)
         with self._lock:
             self._healed.clear()
             self._faults.append(fault)

@@ -31,6 +31,7 @@ TARGET_DIR = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve
 FUNCTION = "alert-relay"
 REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"  # moto's default account
+STATE_TABLE = "alert-relay-state"  # `make run`'s alert-state table (ALERT_STATE_TABLE)
 
 # Fake credentials and a region: the SDKs need some, and nothing here may reach real AWS.
 FAKE_AWS = {
@@ -71,6 +72,25 @@ def _die_with_parent() -> None:
         pass
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes under `pid` (children first, then theirs), from /proc (Linux)."""
+    parents: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+            parents.setdefault(ppid, []).append(int(entry.name))
+    found, queue = [], [pid]
+    while queue:
+        children = parents.get(queue.pop(0), [])
+        found += children
+        queue += children
+    return found
+
+
 class Service:
     """A child process in its own process group (its children included), logging to a file."""
 
@@ -100,6 +120,16 @@ class Service:
             return ""
         return "\n".join(text.splitlines()[-lines:])
 
+    def kill(self) -> None:
+        """A crash: SIGKILL to the process and to every process under it, wherever their process
+        group (cargo lambda watch starts the function in one of its own), then stop()."""
+        for pid in [*reversed(descendants(self.proc.pid)), self.proc.pid]:
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.stop(grace=2.0)
+
     def stop(self, grace: float = 10.0) -> None:
         """SIGTERM to the whole group, then SIGKILL to whatever is left after `grace` seconds."""
         pgid = self.proc.pid
@@ -128,7 +158,8 @@ class Service:
 
 
 class Moto:
-    """moto_server on 127.0.0.1 (or `host`, e.g. the Docker bridge for `sam local`): the SNS and SQS APIs."""
+    """moto_server on 127.0.0.1 (or `host`, e.g. the Docker bridge for `sam local`): the SNS, SQS
+    and DynamoDB APIs."""
 
     def __init__(self, log_dir: Path, port: int | None = None, host: str = "127.0.0.1"):
         self.port = port or free_port(host)
@@ -151,6 +182,7 @@ class Moto:
         )
         self.sns = session.client("sns", endpoint_url=self.endpoint)
         self.sqs = session.client("sqs", endpoint_url=self.endpoint)
+        self.dynamodb = session.client("dynamodb", endpoint_url=self.endpoint)
 
     def _wait_ready(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout
@@ -189,6 +221,26 @@ class Moto:
             TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn, Attributes=subscription
         )
         return queue_url
+
+    def create_state_table(self, name: str = STATE_TABLE) -> str:
+        """The alert-state table as the SPEC and template.yaml lay it out (`pk` S, `sk` S, on
+        demand, TTL on `expires_at`). Returns its name, for ALERT_STATE_TABLE."""
+        self.dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
+                                  {"AttributeName": "sk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        self.dynamodb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 30})
+        self.dynamodb.update_time_to_live(
+            TableName=name, TimeToLiveSpecification={"Enabled": True, "AttributeName": "expires_at"})
+        return name
+
+    def state_env(self, table: str = STATE_TABLE, endpoint: str | None = None) -> dict[str, str]:
+        """What turns a Function's alert state on: ALERT_STATE_TABLE, with DynamoDB at `endpoint`
+        (a fault proxy in front of moto, say) or moto itself."""
+        return {"ALERT_STATE_TABLE": table, "AWS_ENDPOINT_URL_DYNAMODB": endpoint or self.endpoint}
 
     def fallback_queues(self, name: str, visibility_timeout: int = 1) -> tuple[str, str]:
         """The fallback queue and its dead-letter queue as template.yaml makes them (retention,
@@ -349,7 +401,15 @@ def end_marker(message: dict) -> str | None:
 
 class Function:
     """The `alert-relay` binary under `cargo lambda watch`: the Lambda Runtime API emulator on
-    `port`, invoked with `cargo lambda invoke` or over HTTP at /lambda-url/alert-relay/…"""
+    `port`, invoked with `cargo lambda invoke` or over HTTP at /lambda-url/alert-relay/…
+
+    `env` adds to or overrides its environment (`Moto.state_env()` turns alert state on).
+
+    cargo lambda watch gives no usable invocation deadline: its runtime answers `/next` with a
+    fixed `Lambda-Runtime-Deadline-Ms: 600000` (in 1970), and `--timeout` only bounds how long an
+    invoke waits (a claim's Retry-After stays ~30 s with `--timeout 6`). The function takes a
+    deadline in the past as none, so an alert-state claim lasts its 30 s default (src/handler.rs,
+    CLAIM_WITHOUT_DEADLINE): tests/e2e/test_state.py waits that out for a killed instance."""
 
     def __init__(
         self,
@@ -456,6 +516,15 @@ class Function:
         if done.returncode != 0:
             raise RuntimeError(f"cargo lambda invoke failed ({done.returncode}): {done.stderr}")
         return json.loads(done.stdout)
+
+    def invoke_event(self, event: dict, timeout: float = 60) -> dict:
+        """What `invoke` does, over HTTP in this process (the emulator's Invoke API): for many
+        invocations at once, without a process each."""
+        response = requests.post(
+            f"http://127.0.0.1:{self.port}/2015-03-31/functions/{FUNCTION}/invocations",
+            data=json.dumps(event), timeout=timeout)
+        response.raise_for_status()
+        return response.json()
 
     def send(
         self, method: str, path: str, headers: dict[str, str], body: bytes, query: str = ""
@@ -646,6 +715,10 @@ def run_printed(commands: list[str], timeout: float = 120) -> list[tuple[str, su
 def _printed_problem(command: str, done: subprocess.CompletedProcess) -> str | None:
     if done.returncode != 0:
         return f"exit {done.returncode}: {done.stderr.strip()}"
+    if "alert-relay-sign silence add" in command:
+        # It prints the silence's id, and only it.
+        printed = done.stdout.strip()
+        return None if printed.startswith("s-") and len(printed.split()) == 1 else f"no silence id: {printed!r}"
     if "alert-relay-sign" in command:
         expected = "200"
     elif command.startswith("curl "):

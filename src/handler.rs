@@ -226,7 +226,9 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                             return Ok(Answer::Suppressed { reason });
                         }
                         match routes.outbox_to(&event, &selected) {
-                            Ok(outbox) => (outbox, claim.map(|c| (memory, c, state_started))),
+                            Ok(outbox) => {
+                                (outbox, claim.map(|c| (memory, c, state_started.elapsed())))
+                            }
                             Err(error) => {
                                 if let Some(claim) = claim {
                                     memory.release(claim, state_started).await;
@@ -244,7 +246,11 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             .deliverer
             .deliver(&outbox, &first_attempt, Keep::Failed)
             .await;
-        if let Some((memory, claim, state_started)) = claim {
+        if let Some((memory, claim, spent)) = claim {
+            // The budget is the table calls': the publish between them does not spend it (a
+            // failing SNS takes seconds, and its 502 must still take the decision back).
+            let now = Instant::now();
+            let state_started = now.checked_sub(spent).unwrap_or(now);
             match delivery {
                 Delivery::Unqueued { .. } => memory.release(claim, state_started).await,
                 _ => memory.complete(claim, state_started).await,

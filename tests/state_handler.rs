@@ -212,6 +212,38 @@ async fn a_502_records_nothing_so_the_senders_retry_goes_through() {
     );
 }
 
+/// SNS failing after its SDK's retries: longer than the whole state budget.
+struct SlowlyFailing;
+
+impl Publisher for SlowlyFailing {
+    async fn publish(
+        &self,
+        _: alert_relay::publish::PublishRequest<'_>,
+    ) -> Result<String, alert_relay::PublishError> {
+        tokio::time::sleep(Duration::from_millis(400)).await;
+        Err(alert_relay::PublishError::Sns("timed out".into()))
+    }
+}
+
+#[tokio::test]
+async fn a_502_after_a_publish_longer_than_the_budget_still_records_nothing() {
+    // The budget is the table calls': the publish between them does not spend it, so the
+    // decision is still taken back, and the retry is not held as in progress.
+    let table = MemoryTable::default();
+    table.delay(Duration::from_millis(20)); // a table that answers over a network
+    let failing = stateful(SlowlyFailing, &table);
+    let event = atlas("alert.open", "OPEN", 0).v2();
+    let (status, body) = send(&failing, &event).await;
+    assert_eq!(status, 502, "{body}");
+    let working = stateful(Recording::default(), &table);
+    let (status, body) = send(&working, &event).await;
+    assert_eq!(
+        (status, body["status"].as_str()),
+        (200, Some("published")),
+        "{body}"
+    );
+}
+
 #[tokio::test]
 async fn a_failing_table_publishes_as_stateless_and_says_so_once() {
     for error in [

@@ -41,6 +41,15 @@ ATLAS_OPEN = {
     "data.title": "Disk space used on data partition is 95.2%.",
     "data.resource.value": 95.2,
 }
+# One alert's life (the atlas-lifecycle-* samples): another alert of the same configuration.
+ATLAS_LIFE = {
+    **ATLAS_ALERT,
+    "subject": "65a5123e8c2e4e2d3c4a5c01",
+    "data.alert_id": "65a5123e8c2e4e2d3c4a5c01",
+    "data.dedup_key": "atlas:65a5123e8c2e4e2d3c4a5c01",
+}
+ATLAS_LIFE_CLOSED = {**ATLAS_LIFE, "type": "alert.resolved", "data.status": "resolved",
+                     "time": "2024-01-15T12:00:00Z", "data.resource.value": 64.0}
 MC_VOLUME = {
     "type": "alert.open",
     "data.status": "open",
@@ -82,6 +91,16 @@ EXPECTED = {
     "atlas-valid-rest.json": ATLAS_OPEN,
     "atlas-rotated-secret.json": ATLAS_OPEN,
     "atlas-close.json": {**ATLAS_ALERT, "type": "alert.resolved", "data.status": "resolved"},
+    "atlas-lifecycle-1-open.json": {**ATLAS_LIFE, "type": "alert.open", "data.status": "open",
+                                    "time": "2024-01-15T10:30:00Z", "data.resource.value": 95.2},
+    "atlas-lifecycle-2-renotified.json": {**ATLAS_LIFE, "type": "alert.updated", "data.status": "updated",
+                                          "time": "2024-01-15T10:45:00Z", "data.resource.value": 95.6},
+    "atlas-lifecycle-3-renotified.json": {**ATLAS_LIFE, "type": "alert.updated", "data.status": "updated",
+                                          "time": "2024-01-15T11:35:00Z", "data.resource.value": 96.1},
+    "atlas-lifecycle-4-acknowledged.json": {**ATLAS_LIFE, "type": "alert.acknowledged", "data.status": "acknowledged",
+                                            "time": "2024-01-15T11:40:00Z"},
+    "atlas-lifecycle-5-closed.json": ATLAS_LIFE_CLOSED,
+    "atlas-lifecycle-6-closed-again.json": ATLAS_LIFE_CLOSED,
     "app-services-valid.json": APP_TRIGGER,
     "app-services-valid-rest.json": APP_TRIGGER,
     "app-services-rotated-secret.json": APP_MESSAGE,

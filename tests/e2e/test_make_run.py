@@ -80,19 +80,49 @@ def test_replay_gets_every_status_events_readme_names(make_run):
     assert all(mark == "ok" for _, _, mark in replayed), replayed
 
 
+def test_the_replay_says_which_topics_alert_state_told_of_an_atlas_alerts_life(make_run):
+    """Alert state is on: per event, the topics told and why not the others (`targets` of the
+    request's log line, routes named by position); the close says how long the alert was open."""
+    _, output = make_run
+    said = {}
+    for block in re.split(r"^(?=\S+\.json -> )", output, flags=re.M):
+        name = block.split(" ", 1)[0]
+        said[name] = re.findall(r"^  alert state: (.*)$", block, re.M)
+    assert said["atlas-lifecycle-1-open.json"] == ["told alerts, paging, chat"]
+    assert said["atlas-lifecycle-2-renotified.json"] == [
+        "told no topic; not alerts (unchanged), paging (unchanged), chat (unchanged)"]
+    assert said["atlas-lifecycle-3-renotified.json"] == ["told paging; not alerts (unchanged), chat (unchanged)"]
+    assert said["atlas-lifecycle-4-acknowledged.json"] == ["told alerts, paging, chat"]
+    assert said["atlas-lifecycle-5-closed.json"] == ["told alerts, paging, chat"]
+    assert said["atlas-lifecycle-6-closed-again.json"] == [
+        "told no topic; not alerts (duplicate), paging (duplicate), chat (duplicate)"]
+    assert said["monte-carlo-valid.json"] == ["told alerts, chat; not paging (its filter does not match)"]
+    assert said["atlas-bad-signature.json"] == []
+    assert re.search(r"event 5 of the alert, was acknowledged, open 90 min, reached the topics: alerts, paging, chat",
+                     output)
+    assert '"reason":"duplicate"' in output.split("atlas-lifecycle-6-closed-again.json -> ")[1].split("\n")[0]
+
+
 def test_every_printed_command_works_in_a_new_terminal(make_run):
     _, output = make_run
     commands = stack.printed_commands(output)
     assert commands[0] == f"cd {stack.ROOT}"
-    assert len(commands) == 4, commands  # cd, a signed request, a forged one, an invoke
+    assert len(commands) == 5, commands  # cd, a signed request, a forged one, an invoke, a silence
     assert not any(command.startswith("cargo lambda") for command in commands)  # not on a new terminal's PATH
     for command, done, problem in stack.run_printed(commands):
         assert problem is None, f"{command}\n{problem}"
 
 
-def with_port(text: str, port: int) -> str:
-    """What the README shows for `make run` on its default port 9000, on `port` instead."""
-    return text.replace("127.0.0.1:9000", f"127.0.0.1:{port}").replace("--invoke-port 9000", f"--invoke-port {port}")
+def moto_port(output: str) -> int:
+    """The port of moto (SNS, SQS, DynamoDB) that `make run` printed at start."""
+    return int(re.search(r"emulator \(moto\) on http://127\.0\.0\.1:(\d+)", output).group(1))
+
+
+def with_port(text: str, port: int, moto: int) -> str:
+    """What the README shows for `make run` on its default port 9000 (moto on 9001), on `port`
+    (moto on `moto`) instead."""
+    return (text.replace("127.0.0.1:9001", f"127.0.0.1:{moto}").replace("127.0.0.1:9000", f"127.0.0.1:{port}")
+            .replace("--invoke-port 9000", f"--invoke-port {port}"))
 
 
 def readme_first_screen() -> list[str]:
@@ -132,7 +162,7 @@ def test_readme_first_screen_fits_and_has_the_essentials():
 
 def test_readme_first_screen_shows_what_make_run_prints(make_run):
     port, output = make_run
-    text = with_port("\n".join(readme_first_screen()), port)
+    text = with_port("\n".join(readme_first_screen()), port, moto_port(output))
     shown = stack.printed_commands(text)
     printed = stack.printed_commands(output)
     assert shown[1:] == printed[1:], "README's excerpt of make run's output differs from what it prints"
@@ -141,7 +171,7 @@ def test_readme_first_screen_shows_what_make_run_prints(make_run):
 def test_readme_first_screen_commands_work(make_run):
     """Each command in the first screen's shell blocks: `make run` and `make test`, or one that
     runs here as typed, right after `make run`."""
-    port, _ = make_run
+    port, output = make_run
     commands = shell_commands(readme_first_screen())
     assert commands, "no shell commands on the README's first screen"
     to_run = []
@@ -149,7 +179,7 @@ def test_readme_first_screen_commands_work(make_run):
         bare = command.split("#")[0].strip()
         if bare in EXERCISED_ELSEWHERE:
             continue
-        to_run.append(with_port(command, port))
+        to_run.append(with_port(command, port, moto_port(output)))
     assert to_run, "the first screen shows no command to try against make run"
     for command, done, problem in stack.run_printed([f"cd {stack.ROOT}", *to_run]):
         assert problem is None, f"{command}\n{problem}"

@@ -84,6 +84,29 @@ def test_sqs_json_protocol_requests_are_read_and_failed_as_sqs_fails(moto, proxy
     assert [m["Body"] for m in moto.receive(queue)] == ["y"]
 
 
+def test_dynamodb_requests_are_failed_with_dynamodbs_own_error_types(moto, proxy):
+    """The DynamoDB SDKs read the code after the `#` of `__type`: a throttle is
+    `ProvisionedThroughputExceededException` or `ThrottlingException`, a 500 `InternalServerError`."""
+    moto.create_state_table("proxied-state")
+    dynamodb = client("dynamodb", proxy.endpoint)
+    key = {"pk": {"S": "alert#x"}, "sk": {"S": "state"}}
+    proxy.fail("throttle", actions={"GetItem"}, times=1, code="ProvisionedThroughputExceededException")
+    proxy.fail("throttle", actions={"GetItem"}, times=1)
+    proxy.fail("500", actions={"GetItem"}, times=1)
+    answers = []
+    for _ in range(3):
+        with pytest.raises(botocore.exceptions.ClientError) as error:
+            dynamodb.get_item(TableName="proxied-state", Key=key)
+        answers.append(code_of(error.value))
+    assert answers == [(400, "ProvisionedThroughputExceededException"), (400, "ThrottlingException"),
+                       (500, "InternalServerError")]
+    dynamodb.put_item(TableName="proxied-state", Item={**key, "v": {"N": "1"}})
+    assert dynamodb.get_item(TableName="proxied-state", Key=key)["Item"]["v"] == {"N": "1"}
+    assert [(r.action, r.outcome) for r in proxy.seen()] == [
+        ("GetItem", "throttle"), ("GetItem", "throttle"), ("GetItem", "500"), ("PutItem", "forwarded 200"),
+        ("GetItem", "forwarded 200")]
+
+
 def test_an_unknown_fault_is_refused(proxy):
     with pytest.raises(ValueError):
         proxy.fail("slowly")
