@@ -453,6 +453,50 @@ mod tests {
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
 
+    #[test]
+    fn alert_state_settings_are_checked_at_start_naming_the_variable() {
+        let config = load(&[
+            ("ALERT_TOPIC_ARN", TOPIC),
+            ("ALERT_STATE_TABLE", "alert-relay-state"),
+            ("ALERT_STATE_RETENTION", "12w"),
+        ])
+        .unwrap();
+        let state = config.state.unwrap();
+        assert_eq!(
+            (state.table.as_str(), state.retention),
+            ("alert-relay-state", 84 * 86_400_000)
+        );
+        assert_eq!(load(&[("ALERT_TOPIC_ARN", TOPIC)]).unwrap().state, None);
+        let error = |vars: &[(&str, &str)]| {
+            let mut all = vec![("ALERT_TOPIC_ARN", TOPIC)];
+            all.extend_from_slice(vars);
+            load(&all).unwrap_err().to_string()
+        };
+        assert_eq!(
+            error(&[("ALERT_TOPIC_NOTIFY", "always")]),
+            "ALERT_TOPIC_NOTIFY is invalid: notify \"always\" is not \"changes\" or \"every\""
+        );
+        assert_eq!(
+            error(&[("ALERT_TOPIC_REPEAT_AFTER", "1m")]),
+            "ALERT_TOPIC_REPEAT_AFTER is invalid: repeat_after \"1m\" is shorter than 5 minutes"
+        );
+        assert!(
+            error(&[("ALERT_STATE_RETENTION", "2h")])
+                .starts_with("ALERT_STATE_RETENTION is invalid")
+        );
+        assert!(error(&[("ALERT_STATE_TABLE", "a b")]).starts_with("ALERT_STATE_TABLE is invalid"));
+        let routes = r#"[{"topic":"arn:aws:sns:us-east-1:123456789012:a"},
+                         {"topic":"arn:aws:sns:us-east-1:123456789012:b","repeat_after":"soon"}]"#;
+        assert!(
+            error(&[("ALERT_ROUTES", routes)])
+                .starts_with("ALERT_ROUTES route 2: repeat_after \"soon\" is not a duration"),
+            "{}",
+            error(&[("ALERT_ROUTES", routes)])
+        );
+        let table_arn = "arn:aws:dynamodb:eu-west-1:123456789012:table/alert-relay-state";
+        assert!(load(&[("ALERT_TOPIC_ARN", TOPIC), ("ALERT_STATE_TABLE", table_arn)]).is_ok());
+    }
+
     fn load(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars
             .iter()

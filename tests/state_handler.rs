@@ -331,3 +331,29 @@ async fn a_reminder_to_one_route_is_published_with_that_routes_message_id() {
     assert_eq!(sent.to_topic(PAGING).len(), 2);
     assert_eq!(sent.to_topic(TOPIC).len(), 1);
 }
+
+#[tokio::test]
+async fn a_publish_kept_in_the_fallback_queue_counts_as_told() {
+    use alert_relay::publish::{Fallback, QueueError};
+    #[derive(Clone, Default)]
+    struct Queue(Arc<Mutex<Vec<String>>>);
+    impl Fallback for Queue {
+        async fn enqueue(&self, body: String) -> Result<(), QueueError> {
+            self.0.lock().unwrap().push(body);
+            Ok(())
+        }
+    }
+    let table = MemoryTable::default();
+    let queue = Queue::default();
+    let relay = stateful(Failing, &table).with_fallback(queue.clone());
+    let event = atlas("alert.open", "OPEN", 0).v2();
+    let (status, body) = send(&relay, &event).await;
+    assert_eq!(status, 202, "{body}");
+    assert_eq!(queue.0.lock().unwrap().len(), 1);
+    let (status, body) = send(&relay, &event).await;
+    assert_eq!(
+        (status, body["reason"].as_str()),
+        (200, Some("duplicate")),
+        "{body}"
+    );
+}
