@@ -13,7 +13,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::alert::StatusConflict;
 use crate::metrics;
-use crate::pipeline::remember::millis;
+use crate::pipeline::remember::{When, millis};
 use crate::pipeline::{
     Answer, Assessment, Deliverer, Delivery, Failed, Keep, Memory, MetricsSink, Normalized,
     Outcome, Recall, Settings, SeverityLookup, TargetOutcome, Unreadable, admit, normalize,
@@ -199,7 +199,16 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                     .unwrap_or(wall + CLAIM_WITHOUT_DEADLINE.as_millis() as i64);
                 let arrived = OffsetDateTime::from_unix_timestamp(now).unwrap_or(received);
                 match memory
-                    .recall(&event, &targets, arrived, wall, deadline, state_started)
+                    .recall(
+                        &event,
+                        &targets,
+                        When {
+                            now: arrived,
+                            wall,
+                            deadline,
+                            started: state_started,
+                        },
+                    )
                     .await
                 {
                     Recall::Fallback(reason) => {

@@ -129,14 +129,14 @@ impl<'t> Scanner<'t> {
     }
 
     /// Skips whitespace, then consumes `byte` or fails.
-    fn expect(&mut self, byte: u8) -> Option<()> {
+    fn consume(&mut self, byte: u8) -> Option<()> {
         self.skip_space();
         (self.peek() == Some(byte)).then(|| self.at += 1)
     }
 
     /// The top-level object: `key=str(value)` pairs joined by `&`.
     fn document(&mut self, enc: &mut QuotePlus<'_>) -> Option<()> {
-        self.expect(b'{')?;
+        self.consume(b'{')?;
         self.skip_space();
         if self.peek() == Some(b'}') {
             self.at += 1;
@@ -145,7 +145,7 @@ impl<'t> Scanner<'t> {
                 let key = self.key()?;
                 enc.text(key);
                 enc.raw(b'=');
-                self.expect(b':')?;
+                self.consume(b':')?;
                 self.skip_space();
                 if self.peek() == Some(b'"') {
                     // A top-level string is written as is, not as its repr.
@@ -267,7 +267,7 @@ impl<'t> Scanner<'t> {
         let key = self.key()?;
         write_repr_str(key, sink);
         sink.text(": ");
-        self.expect(b':')
+        self.consume(b':')
     }
 
     /// Whether the keys since `start` are distinct; they are dropped either way.

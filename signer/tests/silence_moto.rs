@@ -14,11 +14,13 @@ use alert_relay::state::dynamodb::item_from_sdk;
 use alert_relay::state::item::{Attr, EXPIRES_AT};
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType,
-    ScalarAttributeType,
-};
+use aws_sdk_dynamodb::types::AttributeValue;
 use common::*;
+
+/// The function's moto helpers: only the table's creation is used here.
+#[allow(dead_code)]
+#[path = "../../tests/common/moto.rs"]
+mod shared;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
@@ -123,34 +125,9 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
         .block_on(future)
 }
 
-/// The table as the SPEC lays it out: `pk`/`sk` strings, on demand.
+/// The table as the SPEC lays it out, made as the function's own tests make it.
 fn create_table(client: &Client) {
-    let key = |name: &str, kind| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .unwrap()
-    };
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::S)
-            .build()
-            .unwrap()
-    };
-    block_on(
-        client
-            .create_table()
-            .table_name(TABLE)
-            .key_schema(key("pk", KeyType::Hash))
-            .key_schema(key("sk", KeyType::Range))
-            .attribute_definitions(attribute("pk"))
-            .attribute_definitions(attribute("sk"))
-            .billing_mode(BillingMode::PayPerRequest)
-            .send(),
-    )
-    .expect("moto creates the table");
+    block_on(shared::create_state_table(client, TABLE));
 }
 
 /// The item of silence `id`, as the function reads it.

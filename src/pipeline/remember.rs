@@ -33,6 +33,19 @@ pub const SILENCES_TTL: Duration = Duration::from_secs(30);
 /// Reads and writes again after a conflict, before giving up on the table for this event.
 const CONFLICT_ATTEMPTS: usize = 5;
 
+/// The times one event's decision is made at.
+#[derive(Debug, Clone, Copy)]
+pub struct When {
+    /// API Gateway's arrival time: the alert's clock.
+    pub now: OffsetDateTime,
+    /// This function's own clock, by which claims expire.
+    pub wall: Millis,
+    /// The invocation's deadline: a claim lasts until then.
+    pub deadline: Millis,
+    /// When the request's state calls began: the budget counts from it.
+    pub started: Instant,
+}
+
 /// The alert state of the function: the table, built once at cold start, and its silences.
 pub struct Memory {
     table: Box<dyn Table>,
@@ -117,22 +130,14 @@ impl Memory {
         self
     }
 
-    /// Decides `event` for `targets` (`Routes::targets`), at `now` (API Gateway's arrival time),
-    /// with this invocation's `deadline` (a claim lasts until then), on the wall clock `wall`.
-    /// `started` is when the request's state calls began: the budget counts from it.
+    /// Decides `event` for `targets` (`Routes::targets`) at `when`.
     pub async fn recall(
         &self,
         event: &Event<'_>,
         targets: &[(&str, Policy, bool)],
-        now: OffsetDateTime,
-        wall: Millis,
-        deadline: Millis,
-        started: Instant,
+        when: When,
     ) -> Recall {
-        match self
-            .try_recall(event, targets, now, wall, deadline, started)
-            .await
-        {
+        match self.try_recall(event, targets, when).await {
             Ok(recall) => recall,
             Err(error) => {
                 tracing::warn!(
@@ -151,10 +156,12 @@ impl Memory {
         &self,
         event: &Event<'_>,
         targets: &[(&str, Policy, bool)],
-        now: OffsetDateTime,
-        wall: Millis,
-        deadline: Millis,
-        started: Instant,
+        When {
+            now,
+            wall,
+            deadline,
+            started,
+        }: When,
     ) -> Result<Recall, TableError> {
         let now_ms = millis(now);
         let silences = self.silences(wall, started).await?;
