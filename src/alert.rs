@@ -1,6 +1,9 @@
 //! The normalized alert every provider's normalizer produces: its status and severity in the
 //! contract's words, and the facts the event is built from.
 
+use std::collections::BTreeMap;
+use std::ops::Range;
+
 use serde::Serialize;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
@@ -138,6 +141,70 @@ pub struct Alert {
     /// Where an unsigned header said one thing and the signed body another (Atlas's
     /// `X-MMS-Event` against the body's `status`): the body won, and the log line says so.
     pub status_conflict: Option<StatusConflict>,
+    /// The sender's labels (Grafana, Alertmanager): `data.labels`, and the `labels` attribute.
+    pub labels: Labels,
+    /// The sender's annotations (`summary`, `description`, `runbook_url`, …): `data.annotations`.
+    pub annotations: BTreeMap<String, String>,
+    /// Where in the body this alert's own JSON object is, when the body is a group of alerts:
+    /// its bytes are what the event id hashes and what `data.raw` holds. `None`: the whole body.
+    pub source: Option<Range<usize>>,
+    /// What the group an alert came in says of itself (`data.group`): its key, receiver, size,
+    /// and how many alerts the sender left out.
+    pub group: Option<Map<String, Value>>,
+}
+
+/// At most this many labels travel as the `labels` message attribute.
+pub const LABELS_MAX: usize = 10;
+
+/// An alert's labels, and which of them its `labels` message attribute carries (`name=value`):
+/// the ones `ALERT_LABELS` names, else the first [`LABELS_MAX`] by name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Labels {
+    all: BTreeMap<String, String>,
+    chosen: Vec<String>,
+}
+
+impl Labels {
+    /// `labels`, the first [`LABELS_MAX`] by name chosen.
+    pub fn new(all: BTreeMap<String, String>) -> Self {
+        let chosen = all.keys().take(LABELS_MAX).cloned().collect();
+        Labels { all, chosen }
+    }
+
+    /// Chooses the labels named in `names` that the alert has, in that order, at most
+    /// [`LABELS_MAX`]; `None` keeps the first by name.
+    pub fn choose(&mut self, names: Option<&[String]>) {
+        let Some(names) = names else { return };
+        self.chosen = names
+            .iter()
+            .filter(|name| self.all.contains_key(*name))
+            .take(LABELS_MAX)
+            .cloned()
+            .collect();
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.all.get(name).map(String::as_str)
+    }
+
+    pub fn all(&self) -> &BTreeMap<String, String> {
+        &self.all
+    }
+
+    pub fn into_all(self) -> BTreeMap<String, String> {
+        self.all
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.all.is_empty()
+    }
+
+    /// The chosen labels as `(name, value)`, in their order.
+    pub fn chosen(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.chosen
+            .iter()
+            .filter_map(|name| Some((name.as_str(), self.all.get(name)?.as_str())))
+    }
 }
 
 /// An unsigned header's word for what happened, contradicted by the signed body's own status.
@@ -160,6 +227,14 @@ impl std::fmt::Display for StatusConflict {
 }
 
 impl Alert {
+    /// This alert's own bytes in `body`: all of it, or a group's alert's object.
+    pub fn own<'b>(&self, body: &'b [u8]) -> &'b [u8] {
+        self.source
+            .clone()
+            .and_then(|range| body.get(range))
+            .unwrap_or(body)
+    }
+
     pub fn new(status: Status, severity: Severity) -> Self {
         Alert {
             alert_id: None,
@@ -174,6 +249,10 @@ impl Alert {
             resource: Map::new(),
             ownership: Ownership::default(),
             status_conflict: None,
+            labels: Labels::default(),
+            annotations: BTreeMap::new(),
+            source: None,
+            group: None,
         }
     }
 }

@@ -210,6 +210,7 @@ impl Config {
         // defaults. `[]` turns the rules off.
         let severity_rules = SeverityRules::parse(get(crate::severity::VARIABLE).as_deref())?;
         let atlas_api = atlas_api(get, fetched)?;
+        let alert_labels = alert_labels(get("ALERT_LABELS").as_deref())?;
 
         Ok(Config {
             settings: Settings {
@@ -221,6 +222,7 @@ impl Config {
                 severity_rules,
                 metrics_namespace,
                 fallback_queue_arn,
+                alert_labels,
             },
             fallback_queue_url,
             atlas_api,
@@ -273,6 +275,28 @@ fn state_table(get: impl Fn(&str) -> Option<String>) -> Result<Option<StateTable
         ));
     }
     Ok(Some(StateTable { table, retention }))
+}
+
+/// `ALERT_LABELS`: the label names the `labels` attribute carries, in order, at most ten;
+/// unset, the first ten of each alert's labels by name.
+fn alert_labels(raw: Option<&str>) -> Result<Option<Vec<String>>, ConfigError> {
+    let Some(raw) = raw else { return Ok(None) };
+    let invalid = |reason| ConfigError::Invalid {
+        var: "ALERT_LABELS".to_owned(),
+        reason,
+    };
+    let names: Vec<String> = raw.split(',').map(|n| n.trim().to_owned()).collect();
+    if names.iter().any(|n| n.is_empty() || n.contains('=')) {
+        return Err(invalid(
+            "has an empty name or a name with '=' in its comma-separated list",
+        ));
+    }
+    if names.len() > crate::alert::LABELS_MAX {
+        return Err(invalid(
+            "names more than 10 labels; SNS carries at most 10 in the attribute",
+        ));
+    }
+    Ok(Some(names))
 }
 
 /// `ATLAS_API_CLIENT_ID` turns the lookup on; its secret is `ATLAS_API_CLIENT_SECRET` or what

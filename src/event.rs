@@ -2,6 +2,7 @@
 //! (subject, attributes, FIFO fields) that carries it.
 
 use std::borrow::Cow;
+use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -63,6 +64,12 @@ struct Data<'a> {
     occurred_at: &'a str,
     url: Option<&'a str>,
     resource: &'a Map<String, Value>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    labels: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    annotations: &'a BTreeMap<String, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    group: Option<&'a Map<String, Value>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     lifecycle: Option<&'a Lifecycle>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -129,6 +136,10 @@ pub struct Attributes {
     /// `anything-but` only when no element is excluded.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tables: Vec<String>,
+    /// A `String.Array` attribute of `name=value` entries: the alert's chosen labels
+    /// (`ALERT_LABELS`, else the first ten by name), matched as `tables` is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
 }
 
 impl Attributes {
@@ -161,6 +172,11 @@ impl Attributes {
             cluster: cluster.as_deref().and_then(fact_value),
             group: group.as_deref().and_then(fact_value),
             tables: kept,
+            labels: alert
+                .labels
+                .chosen()
+                .filter_map(|(name, value)| fact_value(&format!("{name}={value}")))
+                .collect(),
         }
     }
 
@@ -183,12 +199,18 @@ impl Attributes {
     pub fn pairs(&self) -> Vec<(&'static str, &str)> {
         self.strings()
             .chain(self.tables.iter().map(|t| ("tables", t.as_str())))
+            .chain(self.labels.iter().map(|l| ("labels", l.as_str())))
             .collect()
     }
 
     /// The `tables` attribute's `String.Array` value (a JSON array), when there are tables.
     pub fn tables_value(&self) -> Option<String> {
-        (!self.tables.is_empty()).then(|| Value::from(self.tables.clone()).to_string())
+        array_value(&self.tables)
+    }
+
+    /// The `labels` attribute's `String.Array` value (a JSON array), when there are labels.
+    pub fn labels_value(&self) -> Option<String> {
+        array_value(&self.labels)
     }
 
     /// Every attribute as SNS's `Publish` receives it, `(name, DataType, StringValue)`: the
@@ -201,6 +223,10 @@ impl Attributes {
                 self.tables_value()
                     .map(|value| ("tables", "String.Array", Cow::Owned(value))),
             )
+            .chain(
+                self.labels_value()
+                    .map(|value| ("labels", "String.Array", Cow::Owned(value))),
+            )
     }
 
     /// What the attributes count towards SNS's 256 KiB: names, data type and values.
@@ -209,6 +235,11 @@ impl Attributes {
             .map(|(name, data_type, value)| name.len() + data_type.len() + value.len())
             .sum()
     }
+}
+
+/// A `String.Array` attribute's value: its JSON array, when it has entries.
+fn array_value(entries: &[String]) -> Option<String> {
+    (!entries.is_empty()).then(|| Value::from(entries.to_vec()).to_string())
 }
 
 /// An ownership fact (or the event type) as an attribute value: one line of characters SNS
@@ -243,7 +274,12 @@ pub struct Event<'a> {
     pub occurred_at: String,
     pub url: Option<String>,
     pub resource: Map<String, Value>,
-    /// The body verbatim, when it could fit a message at all.
+    /// The sender's labels and annotations (grouped senders), all of them.
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    /// What the alert's group says of itself, when it came in one.
+    pub group: Option<Map<String, Value>>,
+    /// The body verbatim (a group's alert: its own object), when it could fit a message at all.
     pub raw: Option<&'a RawValue>,
     /// The sender's time of its last change to the alert, when it says one.
     pub updated_at: Option<OffsetDateTime>,
@@ -263,8 +299,9 @@ pub enum EventError {
 
 impl<'a> Event<'a> {
     /// The event for an authenticated alert whose severity came from `severity_source`. `body`
-    /// is the raw request body, already known to be a JSON object; it becomes `data.raw` unless
-    /// it could never fit in an SNS message.
+    /// is the raw request body, already known to be a JSON object; it (a group's alert: its own
+    /// object in it) is what the id hashes, and becomes `data.raw` unless it could never fit in
+    /// an SNS message.
     pub fn new(
         provider: Provider,
         alert: Alert,
@@ -272,6 +309,7 @@ impl<'a> Event<'a> {
         body: &'a [u8],
         received_at: OffsetDateTime,
     ) -> Result<Self, EventError> {
+        let body = alert.own(body);
         let id = event_id(provider, body);
         let attributes = Attributes::new(provider, &alert);
         let alert_id = match alert.alert_id {
@@ -317,6 +355,9 @@ impl<'a> Event<'a> {
             occurred_at,
             url: alert.url,
             resource: alert.resource,
+            labels: alert.labels.into_all(),
+            annotations: alert.annotations,
+            group: alert.group,
             raw,
             updated_at: alert.updated_at,
             lifecycle: None,
@@ -349,6 +390,9 @@ impl<'a> Event<'a> {
                 occurred_at: &self.occurred_at,
                 url: self.url.as_deref(),
                 resource: &self.resource,
+                labels: &self.labels,
+                annotations: &self.annotations,
+                group: self.group.as_ref(),
                 lifecycle: self.lifecycle.as_ref(),
                 raw,
                 raw_truncated: raw.is_none(),

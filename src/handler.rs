@@ -14,12 +14,17 @@ use time::format_description::well_known::Rfc3339;
 use crate::alert::StatusConflict;
 use crate::metrics;
 use crate::pipeline::remember::{When, millis};
+use futures_util::StreamExt as _;
+use tokio::sync::Semaphore;
+
+use crate::alert::Alert;
+use crate::event::Event;
 use crate::pipeline::{
     Answer, Assessment, Deliverer, Delivery, Failed, Keep, Memory, MetricsSink, Normalized,
-    Outcome, Recall, Settings, SeverityLookup, TargetOutcome, Unreadable, admit, normalize,
-    respond,
+    Outcome, Recall, Settings, SeverityLookup, TargetOutcome, Told, Unreadable, admit, normalize,
+    read, respond,
 };
-use crate::providers::{Credential, Provider};
+use crate::providers::{Credential, Provider, truncated_alerts};
 use crate::publish::{Fallback, NoFallback, Publisher};
 use crate::redrive;
 
@@ -165,26 +170,106 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             seen.provider = refused.provider;
             refused.rejection
         })?;
-        seen.provider = Some(verified.provider());
+        let provider = verified.provider();
+        seen.provider = Some(provider);
         seen.credential = Some(verified.credential());
+        let body = verified.body();
+        let lookup = self
+            .lookup
+            .as_deref()
+            .filter(|_| matches!(verified.credential(), Credential::Signature { .. }));
+        let mut alerts = read(verified, self.settings.alert_labels.as_deref()).map_err(
+            |(event_id, unreadable)| {
+                seen.event_id = Some(event_id);
+                unreadable
+            },
+        )?;
+        let arrival = Arrival {
+            request,
+            body,
+            lookup,
+            received,
+            now,
+        };
 
+        if !provider.sends_groups()
+            && let Some(alert) = alerts.pop()
+        {
+            let told = self.tell(provider, alert, &arrival, None).await;
+            seen.event_id = Some(told.event_id);
+            seen.assessment = told.assessment;
+            seen.status_conflict = told.status_conflict;
+            seen.targets = told.targets;
+            seen.state_fallback = told.state_fallback;
+            return told.result;
+        }
+
+        // A group: each alert on its own, a bounded number at a time, sharing a bound on publishes.
+        let truncated = alerts
+            .first()
+            .and_then(|a| a.group.as_ref())
+            .map_or(0, truncated_alerts);
+        let permits = Semaphore::new(GROUP_PUBLISHES_IN_FLIGHT);
+        let alerts = futures_util::stream::iter(alerts)
+            .map(|alert| self.tell(provider, alert, &arrival, Some(&permits)))
+            .buffered(GROUP_ALERTS_IN_FLIGHT)
+            .map(|told| Told {
+                event_id: told.event_id,
+                assessment: told.assessment,
+                targets: told.targets,
+                state_fallback: told.state_fallback,
+                result: told.result,
+            })
+            .collect()
+            .await;
+        Ok(Answer::Group { alerts, truncated })
+    }
+
+    /// One alert, from its severity to its topics: normalize, remember, deliver.
+    async fn tell(
+        &self,
+        provider: Provider,
+        alert: Alert,
+        arrival: &Arrival<'_, '_>,
+        permits: Option<&Semaphore>,
+    ) -> Telling {
         let Normalized {
             event_id,
             assessment,
             status_conflict,
             event,
         } = normalize(
-            verified,
+            provider,
+            alert,
+            arrival.body,
             &self.settings.severity_rules,
-            self.lookup.as_deref(),
-            received,
+            arrival.lookup,
+            arrival.received,
         )
         .await;
-        seen.event_id = Some(event_id);
-        seen.assessment = assessment;
-        seen.status_conflict = status_conflict;
-        let mut event = event?;
+        let mut telling = Telling {
+            event_id,
+            assessment,
+            status_conflict,
+            targets: None,
+            state_fallback: None,
+            result: Ok(Answer::Suppressed { reason: "" }),
+        };
+        telling.result = match event {
+            Ok(event) => self.deliver(event, arrival, permits, &mut telling).await,
+            Err(unreadable) => Err(unreadable.into()),
+        };
+        telling
+    }
 
+    /// An event's state decision and publishes; what state learns goes into `telling`.
+    async fn deliver(
+        &self,
+        mut event: Event<'_>,
+        arrival: &Arrival<'_, '_>,
+        permits: Option<&Semaphore>,
+        telling: &mut Telling,
+    ) -> Result<Answer, Failed> {
         let routes = &self.settings.routes;
         let (outbox, claim) = match &self.memory {
             None => (routes.outbox(&event).map_err(Unreadable::from)?, None),
@@ -192,12 +277,14 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                 let state_started = Instant::now();
                 let targets = routes.targets(&event);
                 let wall = millis((self.clock)());
-                let deadline = request
+                let deadline = arrival
+                    .request
                     .lambda_context_ref()
                     .and_then(|c| i64::try_from(c.deadline).ok())
                     .filter(|d| *d > wall)
                     .unwrap_or(wall + CLAIM_WITHOUT_DEADLINE.as_millis() as i64);
-                let arrived = OffsetDateTime::from_unix_timestamp(now).unwrap_or(received);
+                let arrived =
+                    OffsetDateTime::from_unix_timestamp(arrival.now).unwrap_or(arrival.received);
                 match memory
                     .recall(
                         &event,
@@ -212,7 +299,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                     .await
                 {
                     Recall::Fallback(reason) => {
-                        seen.state_fallback = Some(reason);
+                        telling.state_fallback = Some(reason);
                         (routes.outbox(&event).map_err(Unreadable::from)?, None)
                     }
                     Recall::InProgress { retry_after } => {
@@ -223,7 +310,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                         lifecycle,
                         claim,
                     } => {
-                        seen.targets = Some(targets_label(&outcomes));
+                        telling.targets = Some(targets_label(&outcomes));
                         event.lifecycle = Some(lifecycle);
                         let selected: Vec<bool> =
                             outcomes.iter().map(TargetOutcome::notifies).collect();
@@ -250,11 +337,19 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             }
         };
 
-        let first_attempt = received.format(&Rfc3339).unwrap_or_default();
-        let delivery = self
-            .deliverer
-            .deliver(&outbox, &first_attempt, Keep::Failed)
-            .await;
+        let first_attempt = arrival.received.format(&Rfc3339).unwrap_or_default();
+        let delivery = match permits {
+            None => {
+                self.deliverer
+                    .deliver(&outbox, &first_attempt, Keep::Failed)
+                    .await
+            }
+            Some(permits) => {
+                self.deliverer
+                    .deliver_bounded(&outbox, &first_attempt, Keep::Failed, permits)
+                    .await
+            }
+        };
         if let Some((memory, claim, spent)) = claim {
             // The budget is the table calls': the publish between them does not spend it (a
             // failing SNS takes seconds, and its 502 must still take the decision back).
@@ -276,6 +371,32 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             Delivery::Unqueued { failures, .. } => Err(Failed::Publish(failures)),
         }
     }
+}
+
+/// A group's alerts in flight at once (each a state decision and its publishes).
+const GROUP_ALERTS_IN_FLIGHT: usize = 16;
+/// A group's publishes in flight at once, all its alerts' together.
+const GROUP_PUBLISHES_IN_FLIGHT: usize = 16;
+
+/// What every alert of a request shares.
+struct Arrival<'r, 'l> {
+    request: &'r Request,
+    body: &'r [u8],
+    /// Atlas's alert configurations, for a signed request only.
+    lookup: Option<&'l dyn SeverityLookup>,
+    /// When the request was received (the clock's), and the request time it claims (seconds).
+    received: OffsetDateTime,
+    now: i64,
+}
+
+/// What one alert's stages learned, and how it ended.
+struct Telling {
+    event_id: String,
+    assessment: Option<Assessment>,
+    status_conflict: Option<StatusConflict>,
+    targets: Option<String>,
+    state_fallback: Option<&'static str>,
+    result: Result<Answer, Failed>,
 }
 
 /// `default=notified 1=unchanged 2=silenced:s-…`: each target's outcome, routes by position.

@@ -183,6 +183,62 @@ struct Directive<'a> {
     metrics: &'a [Metric],
 }
 
+/// How a group's alerts ended (Grafana, Alertmanager): each alert counts once in `alerts` and
+/// once in one of the others; `truncated_alerts` counts those the sender left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct GroupCounts {
+    pub alerts: usize,
+    #[serde(rename = "alerts_published")]
+    pub published: usize,
+    #[serde(rename = "alerts_suppressed")]
+    pub suppressed: usize,
+    #[serde(rename = "alerts_queued")]
+    pub queued: usize,
+    #[serde(rename = "alerts_failed")]
+    pub failed: usize,
+    #[serde(rename = "truncated_alerts")]
+    pub truncated: u64,
+}
+
+/// The EMF line for a group request's alerts, besides its `line`: per provider and in total.
+pub fn group_line(
+    namespace: &str,
+    provider: &str,
+    counts: &GroupCounts,
+    timestamp_ms: u64,
+) -> String {
+    let metrics = [
+        count("alerts"),
+        count("alerts_published"),
+        count("alerts_suppressed"),
+        count("alerts_queued"),
+        count("alerts_failed"),
+        count("truncated_alerts"),
+    ];
+    let directives = [Directive {
+        namespace,
+        dimensions: &[&[], &["provider"]],
+        metrics: &metrics,
+    }];
+    #[derive(Serialize)]
+    struct GroupLine<'a> {
+        provider: &'a str,
+        #[serde(flatten)]
+        counts: &'a GroupCounts,
+        #[serde(rename = "_aws")]
+        aws: Aws<'a>,
+    }
+    serde_json::to_string(&GroupLine {
+        provider,
+        counts,
+        aws: Aws {
+            timestamp: timestamp_ms,
+            cloud_watch_metrics: &directives,
+        },
+    })
+    .unwrap_or_default()
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct Metric {

@@ -330,9 +330,27 @@ mod tests {
         for bad in ["[]", r#"[""]"#, "[1]", r#"{"k":"v"}"#, "[", "a,,b", ""] {
             assert!(parse_secret_value(bad, SecretForm::TEXT).is_err(), "{bad}");
         }
+        // Each provider's credential variables and its query secrets.
+        let variables: Vec<String> = Provider::secret_variables().map(|(v, _)| v).collect();
         assert_eq!(
-            Provider::secret_variables().count(),
-            2 * Provider::ALL.len()
+            variables.len(),
+            Provider::ALL
+                .iter()
+                .map(|p| p.spec().secret_variables().count() + 1)
+                .sum::<usize>()
+        );
+        for variable in [
+            "ATLAS_WEBHOOK_SECRETS",
+            "ATLAS_QUERY_SECRETS",
+            "ALERTMANAGER_BEARER_TOKENS",
+            "ALERTMANAGER_BASIC_AUTH",
+        ] {
+            assert!(variables.iter().any(|v| v == variable), "{variable}");
+        }
+        assert!(
+            !variables
+                .iter()
+                .any(|v| v == "ALERTMANAGER_WEBHOOK_SECRETS")
         );
     }
 }

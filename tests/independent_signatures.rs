@@ -5,7 +5,9 @@
 //! signatures without running Python: the crate does not only agree with itself. One flipped bit,
 //! of the body or of the tag, is refused.
 
-use alert_relay::providers::{Credential, Inbound, Provider, ProviderConfig, SignedForm};
+use alert_relay::providers::{
+    Credential, Inbound, Provider, ProviderConfig, SecretEncoding, SignedForm,
+};
 use http::{HeaderMap, HeaderName, HeaderValue};
 use serde_json::Value;
 
@@ -31,6 +33,9 @@ fn vectors() -> (String, Vec<Vector>) {
             form: match case["form"].as_str().unwrap() {
                 "raw" => SignedForm::Raw,
                 "documented" => SignedForm::Documented,
+                "timestamped" => SignedForm::Timestamped,
+                "bearer" => SignedForm::Bearer,
+                "basic" => SignedForm::Basic,
                 other => panic!("no signed form {other}"),
             },
             secret: case["secret"].as_str().unwrap().to_owned(),
@@ -61,7 +66,14 @@ fn header_map(headers: &[(String, String)]) -> HeaderMap {
 /// What the crate's verifier says of `headers` over `body`, with the vector's secret configured
 /// the way its environment variable writes it.
 fn verify(vector: &Vector, headers: &HeaderMap, body: &[u8]) -> Option<Credential> {
-    let secret = vector.provider.spec().secrets.read(&vector.secret).unwrap();
+    // The variable that holds a credential of the vector's form: basic auth has its own.
+    let spec = vector.provider.spec();
+    let form = spec
+        .secret_variables()
+        .map(|(_, form)| form)
+        .find(|form| (form.encoding == SecretEncoding::Basic) == (vector.form == SignedForm::Basic))
+        .unwrap_or(spec.secrets);
+    let secret = form.read(&vector.secret).unwrap();
     let settings = ProviderConfig {
         webhook_secrets: vec![secret],
         ..Default::default()
@@ -85,10 +97,10 @@ fn every_provider_and_form_has_an_independent_vector() {
     let mut covered: Vec<(Provider, SignedForm)> =
         vectors.iter().map(|v| (v.provider, v.form)).collect();
     covered.sort_by_key(|(p, f)| (p.index(), f.as_str()));
+    // Every form of every provider, from the registry.
     let mut expected: Vec<(Provider, SignedForm)> = Provider::ALL
         .into_iter()
-        .map(|p| (p, SignedForm::Raw))
-        .chain([(Provider::MonteCarlo, SignedForm::Documented)])
+        .flat_map(|p| p.spec().forms.iter().map(move |f| (p, *f)))
         .collect();
     expected.sort_by_key(|(p, f)| (p.index(), f.as_str()));
     assert_eq!(covered, expected);
@@ -123,6 +135,21 @@ fn one_flipped_bit_of_the_tag_is_refused() {
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .unwrap();
+        if !vector.form.is_signature() {
+            // A credential, not a tag: its last character changed is another credential.
+            let mut changed = signature.clone();
+            let last = changed.pop().unwrap();
+            changed.push(if last == 'A' { 'B' } else { 'A' });
+            let mut headers = header_map(&vector.headers);
+            headers.insert(name, HeaderValue::from_str(&changed).unwrap());
+            assert_eq!(
+                verify(vector, &headers, body.as_bytes()),
+                None,
+                "{:?}",
+                vector.form
+            );
+            continue;
+        }
         let tag = scheme.parse(signature).unwrap().bytes().to_vec();
         for bit in [0, tag.len() * 8 / 2, tag.len() * 8 - 1] {
             let mut flipped = tag.clone();
@@ -153,6 +180,11 @@ fn one_flipped_bit_of_the_body_is_refused() {
         let at = body.find("account").unwrap();
         let mut flipped = body.clone().into_bytes();
         flipped[at] ^= 1;
+        if !vector.form.is_signature() {
+            // A bearer token or basic credentials cover no body: any body goes with them.
+            assert!(verify(vector, &headers, &flipped).is_some());
+            continue;
+        }
         assert_eq!(
             verify(vector, &headers, &flipped),
             None,

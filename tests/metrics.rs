@@ -32,8 +32,10 @@ async fn counts_every_request_once_by_outcome_provider_and_reason() {
 
     let cases = common::hostile::cases();
     let mut expected: HashMap<&str, usize> = HashMap::new();
+    let mut group_requests = 0;
     for case in &cases {
-        let (status, _) = send(&relay, &case.event).await;
+        let (status, body) = send(&relay, &case.event).await;
+        group_requests += usize::from(body.get("events").is_some());
         *expected
             .entry(if status == 200 {
                 "published"
@@ -56,7 +58,29 @@ async fn counts_every_request_once_by_outcome_provider_and_reason() {
         .iter()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // A group's request has a second line, counting its alerts by how each ended.
+    let (groups, docs): (Vec<Value>, Vec<Value>) =
+        docs.into_iter().partition(|d| d.get("alerts").is_some());
     assert_eq!(docs.len(), cases.len(), "one document per request");
+    assert!(group_requests > 0);
+    assert_eq!(
+        groups.len(),
+        group_requests,
+        "one alerts line per group request"
+    );
+    for group in &groups {
+        let parts: u64 = [
+            "alerts_published",
+            "alerts_suppressed",
+            "alerts_queued",
+            "alerts_failed",
+        ]
+        .iter()
+        .map(|k| group[*k].as_u64().unwrap())
+        .sum();
+        assert_eq!(group["alerts"].as_u64(), Some(parts), "{group}");
+        assert_eq!(group["alerts_published"], group["alerts"], "{group}");
+    }
     let mut counted: HashMap<&str, usize> = HashMap::new();
     let mut per_provider: HashMap<&str, usize> = HashMap::new();
     for doc in &docs {

@@ -214,9 +214,10 @@ pub struct RequestArgs {
     #[arg(long, value_name = "FILE|-", value_parser = parse_source)]
     pub body: Source,
 
-    /// What is signed
-    #[arg(long, value_enum, value_name = "FORM", default_value_t = Form::Raw)]
-    pub form: Form,
+    /// What is signed (default: the provider's first form, raw for those that sign; bearer for
+    /// alertmanager)
+    #[arg(long, value_enum, value_name = "FORM")]
+    pub form: Option<Form>,
 
     /// atlas only: the X-MMS-Event header, e.g. alert.open, alert.close
     #[arg(long, value_name = "NAME")]
@@ -374,6 +375,12 @@ pub enum Form {
     Raw,
     /// monte-carlo only: Monte Carlo's documented form, urlencode(json.loads(body))
     Documented,
+    /// grafana only: <unix seconds>:<body>, the seconds in X-Grafana-Alerting-Timestamp
+    Timestamped,
+    /// alertmanager only: the secret is a token, sent as Authorization: Bearer <token>
+    Bearer,
+    /// alertmanager only: the secret is user:password, sent as Authorization: Basic <base64>
+    Basic,
 }
 
 impl From<Form> for SignedForm {
@@ -381,6 +388,9 @@ impl From<Form> for SignedForm {
         match form {
             Form::Raw => SignedForm::Raw,
             Form::Documented => SignedForm::Documented,
+            Form::Timestamped => SignedForm::Timestamped,
+            Form::Bearer => SignedForm::Bearer,
+            Form::Basic => SignedForm::Basic,
         }
     }
 }
@@ -506,14 +516,17 @@ impl RequestArgs {
     /// What clap cannot say declaratively: the rules that depend on a value.
     pub fn check(&self) -> Result<(), String> {
         let provider = self.provider.0;
-        if self.form == Form::Documented {
+        if let Some(form) = self.form {
+            let name = SignedForm::from(form).as_str();
             if self.unsigned {
-                return Err("--form documented signs: it cannot go with --unsigned".into());
+                return Err(format!("--form {name} signs: it cannot go with --unsigned"));
             }
-            if !provider.spec().forms.contains(&SignedForm::Documented) {
+            if !provider.spec().forms.contains(&form.into()) {
+                let forms: Vec<&str> = provider.spec().forms.iter().map(|f| f.as_str()).collect();
                 return Err(format!(
-                    "--form documented: {} has no documented signing form; sign the raw body",
-                    provider.slug()
+                    "--form {name}: {} does not sign in that form; its forms: {}",
+                    provider.slug(),
+                    forms.join(", ")
                 ));
             }
         }
@@ -523,6 +536,12 @@ impl RequestArgs {
             );
         }
         Ok(())
+    }
+
+    /// The form to sign in: `--form`, else the provider's first.
+    pub fn signed_form(&self) -> SignedForm {
+        self.form
+            .map_or(self.provider.0.spec().forms[0], SignedForm::from)
     }
 
     pub fn path(&self) -> String {

@@ -11,14 +11,18 @@ pub fn table() -> String {
         let spec = provider.spec();
         let mut headers = vec![spec.signature_header];
         headers.extend(spec.signed_headers);
+        let variables: Vec<String> = spec
+            .secret_variables()
+            .map(|(suffix, _)| format!("{}_{suffix}", spec.env_prefix))
+            .collect();
         out.push_str(&format!(
-            "{}: {}\n  POST /webhooks/{}\n  {}: {}\n  {}_WEBHOOK_SECRETS{}\n",
+            "{}: {}\n  POST /webhooks/{}\n  {}: {}\n  {}{}\n",
             spec.slug,
             spec.name,
             spec.slug,
             headers.join(", "),
             spec.scheme,
-            spec.env_prefix,
+            variables.join(", "),
             match spec.secrets.prefix {
                 "" => String::new(),
                 prefix => format!(" ({prefix}… secrets)"),
@@ -46,7 +50,19 @@ pub fn json() -> String {
                 "secret_encoding": match spec.secrets.encoding {
                     SecretEncoding::Text => "text",
                     SecretEncoding::Base64 => "base64",
+                    SecretEncoding::Bearer => "bearer",
+                    SecretEncoding::Basic => "basic",
                 },
+                "secret_variables": spec.secret_variables().map(|(suffix, form)| json!({
+                    "variable": format!("{}_{suffix}", spec.env_prefix),
+                    "kind": match form.encoding {
+                        SecretEncoding::Bearer => "bearer",
+                        SecretEncoding::Basic => "basic",
+                        _ => "signing",
+                    },
+                })).collect::<Vec<_>>(),
+                "optional_timestamp": spec.optional_timestamp,
+                "groups": provider.sends_groups(),
                 "event_header": spec.event_header,
                 "query_secrets": spec.query_secrets,
             })

@@ -1,7 +1,7 @@
 //! The request a provider would make, and the ways `sign` prints it: header lines, a curl
 //! command, or an API Gateway event (HTTP API v2 or REST v1).
 
-use alert_relay::providers::{SignedForm, Signing};
+use alert_relay::providers::Signing;
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as BASE64;
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
@@ -55,7 +55,7 @@ impl Request {
             let key = spec.secrets.read(secret).map_err(SignFailure::Secret)?;
             let signing = Signing {
                 body: &body,
-                form: SignedForm::from(args.form),
+                form: args.signed_form(),
                 timestamp: epoch_ms.div_euclid(1000),
                 id: &provider.message_id(&body),
             };

@@ -487,7 +487,7 @@ mod tests {
         assert_eq!(
             said,
             "--match: filter: unknown attribute \"priority\" (a filter names provider, status, \
-             severity, event_type, project, cluster, group, tables or $or)"
+             severity, event_type, project, cluster, group, tables, labels or $or)"
         );
         let route = alert_relay::route::Routes::parse(
             "arn:aws:sns:us-east-1:123456789012:a",

@@ -196,6 +196,7 @@ impl Settings {
                 webhook_secrets: read(&args.secret_env, form)?,
                 query_secrets: read(&args.query_secret_env, SecretForm::TEXT)?,
                 allow_unsigned: args.allow_unsigned,
+                ..ProviderConfig::default()
             },
             signing: args.secret_env.clone(),
             query: args.query_secret_env.clone(),
@@ -486,6 +487,12 @@ impl Check<'_> {
                 "alert-relay accepts this form for monte-carlo (verify --form any). A verifier that \
                  checks the raw body only rejects it: sign the raw body if that is what you expect."
                     .into(),
+            ),
+            SignedForm::Timestamped | SignedForm::Bearer | SignedForm::Basic => self.diagnosis(
+                "other_form",
+                credential,
+                format!("the credential is of the {} form", form.as_str()),
+                "alert-relay accepts it (verify --form any).".into(),
             ),
             SignedForm::Raw => self.diagnosis(
                 "raw_form",

@@ -49,7 +49,7 @@ fn an_invalid_match_is_a_usage_error_with_the_routes_message() {
     assert!(
         run.stderr.starts_with(
             "error: --match: filter: unknown attribute \"priority\" (a filter names provider, \
-             status, severity, event_type, project, cluster, group, tables or $or)\n"
+             status, severity, event_type, project, cluster, group, tables, labels or $or)\n"
         ),
         "{}",
         run.stderr

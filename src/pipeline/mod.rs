@@ -19,10 +19,10 @@ pub mod respond;
 pub use admit::{Admission, Refused, Rejection, admit};
 pub use deliver::{Deliverer, Delivery, Failure, Keep, Unqueued};
 pub use normalize::{
-    Assessment, LookupFuture, Normalized, SeverityLookup, Unreadable, assess, normalize,
+    Assessment, LookupFuture, Normalized, SeverityLookup, Unreadable, assess, normalize, read,
 };
 pub use remember::{Claim, Memory, Recall, TargetOutcome};
-pub use respond::{Answer, Failed, MetricsSink, Outcome, respond};
+pub use respond::{Answer, Failed, MetricsSink, Outcome, Told, respond};
 
 use crate::route::Routes;
 use crate::severity::SeverityRules;
@@ -40,4 +40,6 @@ pub struct Settings {
     /// The fallback queue's ARN (`FALLBACK_QUEUE_ARN`, else derived from `FALLBACK_QUEUE_URL`):
     /// the redrive path refuses a batch from any other source, or from any when there is none.
     pub fallback_queue_arn: Option<String>,
+    /// `ALERT_LABELS`: the labels the `labels` attribute carries; `None`: the first ten by name.
+    pub alert_labels: Option<Vec<String>>,
 }

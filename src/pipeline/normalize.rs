@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use crate::alert::{Alert, Severity, SeveritySource, StatusConflict};
 use crate::event::{Attributes, Event, EventError, event_id};
-use crate::providers::{Credential, MalformedPayload, Provider, Verified};
+use crate::providers::{MalformedPayload, Provider, Verified};
 use crate::severity::SeverityRules;
 
 /// Why an authenticated request could not become an event.
@@ -57,46 +57,52 @@ pub struct Normalized<'a> {
     pub event: Result<Event<'a>, Unreadable>,
 }
 
-/// The event id and, when the body is an alert, the event. The id hashes the whole body (up to
-/// 256 KiB): `Event::new` does it, so it is done here only for the failures before it.
+/// The event of one alert of an authenticated body (a group has several), its severity decided;
+/// the event id always. `lookup` is asked only for a signed body: with `<P>_ALLOW_UNSIGNED` or a
+/// query secret, anyone who can reach the URL could make an Admin API call per request with ids
+/// of their choosing.
 pub async fn normalize<'a>(
-    verified: Verified<'a>,
+    provider: Provider,
+    mut alert: Alert,
+    body: &'a [u8],
     rules: &SeverityRules,
     lookup: Option<&dyn SeverityLookup>,
     received: OffsetDateTime,
 ) -> Normalized<'a> {
-    let provider = verified.provider();
-    let body = verified.body();
-    // Only a signed body is worth an Admin API call: with `<P>_ALLOW_UNSIGNED` or a query secret,
-    // anyone who can reach the URL could make one per request with ids of their choosing.
-    let lookup = lookup.filter(|_| matches!(verified.credential(), Credential::Signature { .. }));
-    let failed = |error: Unreadable| Normalized {
-        event_id: event_id(provider, body),
-        assessment: None,
-        status_conflict: None,
-        event: Err(error),
-    };
-    let mut alert = match provider.normalize(verified) {
-        Ok(alert) => alert,
-        Err(malformed) => return failed(malformed.into()),
-    };
     let assessment = assess(provider, &mut alert, rules, lookup).await;
     let status_conflict = alert.status_conflict;
-    let event = match Event::new(provider, alert, assessment.source, body, received) {
-        Ok(event) => event,
-        Err(error) => {
-            return Normalized {
-                status_conflict,
-                ..failed(error.into())
-            };
-        }
-    };
-    Normalized {
-        event_id: event.id.clone(),
-        assessment: Some(assessment),
-        status_conflict,
-        event: Ok(event),
+    let own = alert.own(body);
+    match Event::new(provider, alert, assessment.source, body, received) {
+        Ok(event) => Normalized {
+            event_id: event.id.clone(),
+            assessment: Some(assessment),
+            status_conflict,
+            event: Ok(event),
+        },
+        Err(error) => Normalized {
+            event_id: event_id(provider, own),
+            assessment: None,
+            status_conflict,
+            event: Err(error.into()),
+        },
     }
+}
+
+/// The alerts of a verified body (one, or a group's), their labels chosen for the `labels`
+/// attribute (`ALERT_LABELS`); or why it is not one, with the body's event id.
+pub fn read<'a>(
+    verified: Verified<'a>,
+    labels: Option<&[String]>,
+) -> Result<Vec<Alert>, (String, Unreadable)> {
+    let provider = verified.provider();
+    let body = verified.body();
+    let mut alerts = provider
+        .normalize(verified)
+        .map_err(|malformed| (event_id(provider, body), malformed.into()))?;
+    for alert in &mut alerts {
+        alert.labels.choose(labels);
+    }
+    Ok(alerts)
 }
 
 /// The severity, in order: the provider's own; for Atlas, the alert configuration's

@@ -27,6 +27,99 @@ pub enum Answer {
     /// Alert state told no topic: the default topic's reason (`duplicate`, `unchanged`, `stale`,
     /// `silenced`).
     Suppressed { reason: &'static str },
+    /// A group's alerts (Grafana, Alertmanager), each its own event, in the body's order; and how
+    /// many the sender left out (`truncatedAlerts`). Its status is its alerts' worst.
+    Group { alerts: Vec<Told>, truncated: u64 },
+}
+
+/// One alert of a group: its event, and how it ended.
+#[derive(Debug)]
+pub struct Told {
+    pub event_id: String,
+    pub assessment: Option<Assessment>,
+    /// Under alert state, each target's outcome (as `Outcome::targets`).
+    pub targets: Option<String>,
+    pub state_fallback: Option<&'static str>,
+    /// Never `Rejected` or `Malformed`: the request as a whole was admitted and read.
+    pub result: Result<Answer, Failed>,
+}
+
+impl Told {
+    /// `published`, `queued`, `suppressed`, `in_progress` or `failed`.
+    fn name(&self) -> &'static str {
+        match &self.result {
+            Ok(Answer::Published { .. }) | Ok(Answer::Group { .. }) => "published",
+            Ok(Answer::Queued { .. }) => "queued",
+            Ok(Answer::Suppressed { .. }) => "suppressed",
+            Err(Failed::InProgress(_)) => "in_progress",
+            Err(_) => "failed",
+        }
+    }
+
+    /// `{"event_id","status","topics"}`, and why when it was not published.
+    fn json(&self) -> serde_json::Value {
+        let mut item = json!({"event_id": self.event_id, "status": self.name()});
+        match &self.result {
+            Ok(Answer::Published { topics, .. }) => item["topics"] = json!(topics),
+            Ok(Answer::Suppressed { reason }) => {
+                item["topics"] = json!(0);
+                item["reason"] = json!(reason);
+            }
+            Ok(_) => {}
+            Err(failed) => item["reason"] = json!(failed.reason()),
+        }
+        item
+    }
+}
+
+/// A group's answer, from its alerts' ends: 502 when any alert was neither published nor
+/// queued (the sender retries the group; alert state makes what was told a duplicate), 409 when
+/// one is in progress elsewhere, 202 when any is in the fallback queue, else 200.
+fn group_status(alerts: &[Told]) -> (StatusCode, &'static str, Option<Duration>) {
+    let failed = alerts
+        .iter()
+        .any(|a| matches!(&a.result, Err(failed) if failed.is_ours()));
+    let wait = alerts
+        .iter()
+        .filter_map(|a| match &a.result {
+            Err(Failed::InProgress(wait)) => Some(*wait),
+            _ => None,
+        })
+        .max();
+    let queued = alerts
+        .iter()
+        .any(|a| matches!(a.result, Ok(Answer::Queued { .. })));
+    let told = alerts
+        .iter()
+        .any(|a| matches!(a.result, Ok(Answer::Published { .. })));
+    if failed {
+        (StatusCode::BAD_GATEWAY, "publish_failed", None)
+    } else if wait.is_some() {
+        (StatusCode::CONFLICT, "in_progress", wait)
+    } else if queued {
+        (StatusCode::ACCEPTED, "queued", None)
+    } else if told || alerts.is_empty() {
+        (StatusCode::OK, "published", None)
+    } else {
+        (StatusCode::OK, "suppressed", None)
+    }
+}
+
+/// `published=2 suppressed=1`: how many of a group's alerts ended each way, for the log line.
+fn group_summary(alerts: &[Told]) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for alert in alerts {
+        let name = alert.name();
+        match counts.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => counts.push((name, 1)),
+        }
+    }
+    counts
+        .iter()
+        .map(|(name, count)| format!("{name}={count}"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Everything the contract can answer besides 200 and 202.
@@ -115,9 +208,12 @@ pub fn respond(
     now_ms: u64,
     metrics: &dyn Fn(&str),
 ) -> Response<Body> {
+    if let Ok(Answer::Group { alerts, truncated }) = &outcome.result {
+        return respond_group(outcome, alerts, *truncated, namespace, now_ms, metrics);
+    }
     let provider = outcome.provider.map(Provider::slug);
     let counted = match &outcome.result {
-        Ok(Answer::Published { .. }) => metrics::Outcome::Published,
+        Ok(Answer::Published { .. } | Answer::Group { .. }) => metrics::Outcome::Published,
         Ok(Answer::Queued { .. }) => metrics::Outcome::Queued,
         Ok(Answer::Suppressed { reason }) => metrics::Outcome::Suppressed(reason),
         Err(failed) if failed.is_ours() => metrics::Outcome::PublishFailed,
@@ -140,16 +236,7 @@ pub fn respond(
         ));
     }
 
-    let (form, secret_index) = match outcome.credential {
-        Some(Credential::Signature { form, secret_index }) => {
-            (Some(form.as_str()), Some(secret_index))
-        }
-        Some(Credential::QuerySecret { secret_index }) => {
-            (Some("query_secret"), Some(secret_index))
-        }
-        Some(Credential::Unsigned) => (Some("unsigned"), None),
-        None => (None, None),
-    };
+    let (form, secret_index) = credential_fields(outcome.credential);
     let event_id = outcome.event_id.as_deref();
     let (status, name, reason, topics, failures, body) = match &outcome.result {
         Ok(Answer::Queued { failures }) => (
@@ -173,6 +260,7 @@ pub fn respond(
                 "topics": 0,
             }),
         ),
+        Ok(Answer::Group { .. }) => (StatusCode::OK, "published", None, None, None, json!({})),
         Ok(Answer::Published { message_id, topics }) => (
             StatusCode::OK,
             "published",
@@ -223,13 +311,26 @@ pub fn respond(
         duration_us = elapsed_us,
         "request"
     );
+    let wait = match &outcome.result {
+        Err(Failed::InProgress(wait)) => Some(*wait),
+        _ => None,
+    };
+    response(status, &body, wait)
+}
+
+/// The response: `body` as JSON, `Retry-After` when `wait`, `Allow` on a 405.
+fn response(
+    status: StatusCode,
+    body: &serde_json::Value,
+    wait: Option<Duration>,
+) -> Response<Body> {
     let mut response = Response::new(Body::Text(body.to_string()));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
         header::HeaderValue::from_static("application/json"),
     );
-    if let Err(Failed::InProgress(wait)) = &outcome.result {
+    if let Some(wait) = wait {
         // Whole seconds, at least one: the sender waits for the claim to be cleared or expire.
         let seconds = wait.as_millis().div_ceil(1000).max(1);
         if let Ok(value) = header::HeaderValue::from_str(&seconds.to_string()) {
@@ -242,6 +343,136 @@ pub fn respond(
             .insert(header::ALLOW, header::HeaderValue::from_static("POST"));
     }
     response
+}
+
+/// A group's response, log line and metrics: the request counted once by its status, and a
+/// line counting its alerts by how each ended.
+fn respond_group(
+    outcome: &Outcome,
+    alerts: &[Told],
+    truncated: u64,
+    namespace: &str,
+    now_ms: u64,
+    metrics: &dyn Fn(&str),
+) -> Response<Body> {
+    let provider = outcome.provider.map(Provider::slug);
+    let (status, name, wait) = group_status(alerts);
+    let first_reason = |wanted: &'static str| -> Option<&'static str> {
+        alerts
+            .iter()
+            .find(|a| a.name() == wanted)
+            .map(|a| match &a.result {
+                Ok(Answer::Suppressed { reason }) => *reason,
+                Err(failed) => failed.reason(),
+                _ => wanted,
+            })
+    };
+    let reason = match name {
+        "publish_failed" => first_reason("failed"),
+        "in_progress" => Some("in_progress"),
+        "suppressed" => first_reason("suppressed"),
+        _ => None,
+    };
+    let counted = match name {
+        "publish_failed" => metrics::Outcome::PublishFailed,
+        "in_progress" => metrics::Outcome::Rejected("in_progress"),
+        "queued" => metrics::Outcome::Queued,
+        "suppressed" => metrics::Outcome::Suppressed(reason.unwrap_or("unchanged")),
+        _ => metrics::Outcome::Published,
+    };
+    let provider_name = provider.unwrap_or("unknown");
+    metrics(&metrics::line(
+        namespace,
+        provider_name,
+        counted,
+        None,
+        now_ms,
+        outcome.elapsed.as_secs_f64() * 1000.0,
+    ));
+    let count = |wanted: &str| alerts.iter().filter(|a| a.name() == wanted).count();
+    metrics(&metrics::group_line(
+        namespace,
+        provider_name,
+        &metrics::GroupCounts {
+            alerts: alerts.len(),
+            published: count("published"),
+            suppressed: count("suppressed"),
+            queued: count("queued"),
+            failed: count("failed") + count("in_progress"),
+            truncated,
+        },
+        now_ms,
+    ));
+    let fallbacks = alerts.iter().filter_map(|a| a.state_fallback);
+    if let Some(reason) = fallbacks.clone().next() {
+        metrics(&metrics::state_fallback_line(
+            namespace,
+            provider_name,
+            reason,
+            now_ms,
+        ));
+    }
+
+    let (form, secret_index) = credential_fields(outcome.credential);
+    let topics: usize = alerts
+        .iter()
+        .map(|a| match &a.result {
+            Ok(Answer::Published { topics, .. }) => *topics,
+            _ => 0,
+        })
+        .sum();
+    let failed: Vec<&Failure> = alerts
+        .iter()
+        .flat_map(|a| match &a.result {
+            Err(Failed::Publish(failures)) | Ok(Answer::Queued { failures }) => &failures[..],
+            _ => &[],
+        })
+        .collect();
+    let mut failed_routes: Vec<&str> = failed.iter().map(|f| f.route.as_str()).collect();
+    failed_routes.sort_unstable();
+    failed_routes.dedup();
+    let elapsed_us = u64::try_from(outcome.elapsed.as_micros()).unwrap_or(u64::MAX);
+    tracing::info!(
+        provider,
+        outcome = if status.is_server_error() {
+            "failed"
+        } else {
+            name
+        },
+        status = status.as_u16(),
+        reason,
+        alerts = alerts.len(),
+        alert_outcomes = group_summary(alerts),
+        truncated_alerts = (truncated > 0).then_some(truncated),
+        topics,
+        failed_routes = (!failed_routes.is_empty()).then(|| failed_routes.join(",")),
+        state_fallback = fallbacks.clone().next(),
+        form,
+        secret_index,
+        duration_us = elapsed_us,
+        "request"
+    );
+    let events: Vec<serde_json::Value> = alerts.iter().map(Told::json).collect();
+    let body = if status.is_success() {
+        json!({"status": name, "events": events})
+    } else {
+        json!({"error": name, "events": events})
+    };
+    response(status, &body, wait)
+}
+
+/// The log line's `form` and `secret_index`: how the request proved itself.
+fn credential_fields(credential: Option<Credential>) -> (Option<&'static str>, Option<usize>) {
+    match credential {
+        Some(Credential::Signature { form, secret_index }) => {
+            (Some(form.as_str()), Some(secret_index))
+        }
+        Some(Credential::QuerySecret { secret_index }) => {
+            (Some("query_secret"), Some(secret_index))
+        }
+        Some(Credential::Unsigned) => (Some("unsigned"), None),
+        None => (None, None),
+    }
 }
 
 /// `2,3`: the failed routes' labels.

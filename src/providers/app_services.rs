@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::fields;
-use super::{SecretForm, SignedForm, Spec};
+use super::{Reader, SecretForm, SignedForm, Spec};
 use crate::alert::{Alert, Severity, Status, parse_time};
 use crate::signature::Scheme;
 
@@ -23,9 +23,11 @@ pub(super) const SPEC: Spec = Spec {
     forms: &[SignedForm::Raw],
     event_header: None,
     query_secrets: true,
+    variables: &[],
+    optional_timestamp: false,
     verify: None,
     sign: None,
-    normalize: |body, _| normalize(body),
+    normalize: Reader::One(|body, _| normalize(body)),
 };
 
 const ID_KEYS: &[&str] = &["id", "alert_id", "alertId", "_id"];
@@ -56,7 +58,7 @@ fn status(value: &str) -> Status {
     }
 }
 
-fn severity(value: &str) -> Severity {
+pub(super) fn severity(value: &str) -> Severity {
     match value.trim().to_ascii_lowercase().as_str() {
         "critical" | "crit" | "fatal" | "emergency" | "emerg" | "sev-1" | "sev1" | "p1" | "1" => {
             Severity::Critical
@@ -125,6 +127,10 @@ pub(super) fn normalize(body: &Map<String, Value>) -> Alert {
         resource,
         ownership: Default::default(),
         status_conflict: None,
+        labels: Default::default(),
+        annotations: Default::default(),
+        source: None,
+        group: None,
     }
 }
 

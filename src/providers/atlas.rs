@@ -5,7 +5,7 @@ use http::HeaderMap;
 use serde_json::{Map, Value};
 
 use super::fields::{self, json};
-use super::{SecretForm, SignedForm, Spec};
+use super::{Reader, SecretForm, SignedForm, Spec};
 use crate::alert::{Alert, Ownership, Severity, Status, StatusConflict, parse_time};
 use crate::signature::Scheme;
 
@@ -24,9 +24,11 @@ pub(super) const SPEC: Spec = Spec {
     forms: &[SignedForm::Raw],
     event_header: Some(EVENT_HEADER),
     query_secrets: false,
+    variables: &[],
+    optional_timestamp: false,
     verify: None,
     sign: None,
-    normalize,
+    normalize: Reader::One(normalize),
 };
 
 /// What `X-MMS-Event` says: its value as written, and the status it means.
@@ -315,6 +317,10 @@ fn normalize(body: &Map<String, Value>, headers: &HeaderMap) -> Alert {
             ..Ownership::default()
         },
         status_conflict,
+        labels: Default::default(),
+        annotations: Default::default(),
+        source: None,
+        group: None,
     }
 }
 

@@ -2,15 +2,26 @@
 //!
 //! A provider is a [`Spec`] in its own file: its path slug, names, environment prefix, signature
 //! headers and scheme, the signed forms it accepts and its normalizer. The registry below is the
-//! one list of them; adding a provider is its file and one registry line.
+//! one list of them; adding a provider is its file, its `mod` line and its registry line.
 
 pub(crate) mod fields;
+mod group;
 mod settings;
 
+// The providers' own files: declared here, not inside `registry!`, so that `cargo fmt` reaches them.
+mod alertmanager;
+mod app_services;
+mod atlas;
+mod grafana;
+mod monte_carlo;
+mod standard_webhooks;
+
 pub use settings::{
-    Fetched, ProviderConfig, SecretEncoding, SecretForm, SettingsError, parse_secrets,
+    Fetched, ProviderConfig, SecretEncoding, SecretForm, SettingsError, SignedHeaderNames,
+    parse_secrets,
 };
 
+pub use group::{MAX_ALERTS, truncated_alerts};
 use http::HeaderMap;
 use serde_json::{Map, Value};
 
@@ -22,8 +33,6 @@ use crate::signature::{Scheme, SignatureError, secret_equals};
 /// everywhere (docs, the signer's help, the template).
 macro_rules! registry {
     ($($variant:ident => $module:ident),+ $(,)?) => {
-        $(mod $module;)+
-
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         pub enum Provider {
             $($variant),+
@@ -47,6 +56,8 @@ registry! {
     AppServices => app_services,
     MonteCarlo => monte_carlo,
     StandardWebhooks => standard_webhooks,
+    Grafana => grafana,
+    Alertmanager => alertmanager,
 }
 
 /// The headers a signature is sent in: `(name, value)`, the signature's own among them.
@@ -73,8 +84,15 @@ pub struct Spec {
     pub scheme: &'static str,
     /// How one tag is written in the signature header.
     pub tag: Scheme,
-    /// How a signing secret is written in `<P>_WEBHOOK_SECRETS`.
+    /// How a signing secret is written in `<P>_WEBHOOK_SECRETS` (and given to the signer).
     pub secrets: SecretForm,
+    /// The variables that hold the provider's credentials, `<P>_<suffix>`, each in its own form;
+    /// empty: `<P>_WEBHOOK_SECRETS` in `secrets`' form, as for every provider that signs.
+    pub variables: &'static [(&'static str, SecretForm)],
+    /// The sender may sign without a timestamp and lets its users rename its headers (Grafana):
+    /// `<P>_SIGNATURE_HEADER` and `<P>_TIMESTAMP_HEADER` rename them, and
+    /// `<P>_REQUIRE_TIMESTAMP=true` refuses a signature without the timestamp.
+    pub optional_timestamp: bool,
     /// The messages a signature may cover, the raw body first.
     pub forms: &'static [SignedForm],
     /// A header the sender sets to say what happened (Atlas's `X-MMS-Event`), for the signer.
@@ -90,8 +108,32 @@ pub struct Spec {
     /// The signature headers this provider sends; `None`: one `tag` of the raw body in
     /// `signature_header`.
     pub sign: Option<SignFn>,
-    /// Reads an authenticated body (and the request's headers) into the common alert.
-    pub normalize: fn(&Map<String, Value>, &HeaderMap) -> Alert,
+    /// Reads an authenticated body into its alert, or its group of alerts.
+    pub normalize: Reader,
+}
+
+/// How a provider reads an authenticated body.
+#[derive(Clone, Copy)]
+pub enum Reader {
+    /// One alert per request, from the body's JSON object and the request's headers.
+    One(fn(&Map<String, Value>, &HeaderMap) -> Alert),
+    /// A group (`alerts[]`): one alert each, each knowing where its own JSON object is in the
+    /// body (`Alert::source`), so that its event id hashes only its own bytes.
+    Group(fn(&[u8]) -> Result<Vec<Alert>, MalformedPayload>),
+}
+
+impl Spec {
+    /// The variables that hold the provider's credentials (suffixes of `<P>_`), each with how
+    /// its entries are written.
+    pub fn secret_variables(&self) -> impl Iterator<Item = (&'static str, SecretForm)> + use<> {
+        let default: &[(&str, SecretForm)] = &[("WEBHOOK_SECRETS", SecretForm::TEXT)];
+        let (list, form) = match self.variables {
+            [] => (default, Some(self.secrets)),
+            list => (list, None),
+        };
+        list.iter()
+            .map(move |&(suffix, own)| (suffix, form.unwrap_or(own)))
+    }
 }
 
 /// What a provider's `verify` looks at: the signature header's value, the values of its
@@ -103,6 +145,8 @@ pub struct Presented<'a> {
     pub body: &'a [u8],
     /// Unix seconds.
     pub received_at: i64,
+    /// `<P>_REQUIRE_TIMESTAMP`: a signature without the sender's timestamp is refused.
+    pub require_timestamp: bool,
 }
 
 /// Which form and secret a signature matched, and the body if matching had to parse it.
@@ -131,13 +175,28 @@ pub enum SignedForm {
     Raw,
     /// Monte Carlo's documented form: `urlencode(json.loads(body))`.
     Documented,
+    /// `<unix seconds>:<body>`, the seconds in their own header (Grafana's timestamp header).
+    Timestamped,
+    /// Not a signature: an `Authorization: Bearer` token (Alertmanager).
+    Bearer,
+    /// Not a signature: `Authorization: Basic` credentials (Alertmanager).
+    Basic,
 }
 
 impl SignedForm {
+    /// Whether it is a signature over the request, which a changed body fails; a bearer token or
+    /// basic credentials are not (whoever holds one can send any body).
+    pub fn is_signature(self) -> bool {
+        !matches!(self, SignedForm::Bearer | SignedForm::Basic)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             SignedForm::Raw => "raw",
             SignedForm::Documented => "documented",
+            SignedForm::Timestamped => "timestamped",
+            SignedForm::Bearer => "bearer",
+            SignedForm::Basic => "basic",
         }
     }
 }
@@ -274,6 +333,8 @@ pub enum MalformedPayload {
     NotJson(String),
     #[error("body is JSON but not an object")]
     NotAnObject,
+    #[error("body is not a group of alerts: {0}")]
+    NotAGroup(&'static str),
 }
 
 impl MalformedPayload {
@@ -282,16 +343,19 @@ impl MalformedPayload {
         match self {
             MalformedPayload::NotJson(_) => "not_json",
             MalformedPayload::NotAnObject => "not_an_object",
+            MalformedPayload::NotAGroup(_) => "not_a_group",
         }
     }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SignError {
-    #[error("{0} has no documented signing form; sign the raw body")]
+    #[error("{0} does not sign in that form")]
     NoDocumentedForm(&'static str),
     #[error("the documented form needs a JSON object body: {0}")]
     NotAnObject(#[from] MalformedPayload),
+    #[error("the credential {0}")]
+    Credential(&'static str),
 }
 
 impl Provider {
@@ -389,10 +453,10 @@ impl Provider {
         };
         let invalid = |why: InvalidCredential| AuthError::Invalid(why);
 
-        if let Some(signature) = single(inbound.headers, spec.signature_header)? {
-            let signed_headers = spec
-                .signed_headers
-                .iter()
+        if let Some(signature) = single(inbound.headers, settings.signature_header(spec))? {
+            let signed_headers = settings
+                .signed_headers(spec)
+                .into_iter()
                 .map(|name| single(inbound.headers, name))
                 .collect::<Result<Vec<_>, _>>()?;
             let presented = Presented {
@@ -400,6 +464,7 @@ impl Provider {
                 signed_headers: &signed_headers,
                 body: inbound.body,
                 received_at: inbound.received_at,
+                require_timestamp: settings.require_timestamp,
             };
             let secrets = &settings.webhook_secrets;
             let matched = match spec.verify {
@@ -439,14 +504,23 @@ impl Provider {
         Err(AuthError::Missing)
     }
 
-    /// Reads an authenticated body into the common alert.
-    pub fn normalize(self, verified: Verified<'_>) -> Result<Alert, MalformedPayload> {
-        let headers = verified.headers;
-        let body = match verified.parsed {
-            Some(object) => object,
-            None => parse_object(verified.body)?,
-        };
-        Ok((self.spec().normalize)(&body, headers))
+    /// Whether a request may carry several alerts (`alerts[]`), each its own event.
+    pub fn sends_groups(self) -> bool {
+        matches!(self.spec().normalize, Reader::Group(_))
+    }
+
+    /// Reads an authenticated body into its alerts: one, or a group's, in the body's order.
+    pub fn normalize(self, verified: Verified<'_>) -> Result<Vec<Alert>, MalformedPayload> {
+        match self.spec().normalize {
+            Reader::One(read) => {
+                let body = match verified.parsed {
+                    Some(object) => object,
+                    None => parse_object(verified.body)?,
+                };
+                Ok(vec![read(&body, verified.headers)])
+            }
+            Reader::Group(read) => read(verified.body),
+        }
     }
 }
 

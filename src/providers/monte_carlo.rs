@@ -4,8 +4,8 @@
 use serde_json::{Map, Value};
 
 use super::{
-    InvalidCredential, Matched, Presented, SecretForm, SignError, SignedForm, SignedHeaders,
-    Signing, Spec, fields, parse_object,
+    InvalidCredential, Matched, Presented, Reader, SecretForm, SignError, SignedForm,
+    SignedHeaders, Signing, Spec, fields, parse_object,
 };
 use crate::alert::{Alert, Ownership, Severity, Status};
 use crate::secret::Secret;
@@ -26,9 +26,11 @@ pub(super) const SPEC: Spec = Spec {
     forms: &[SignedForm::Raw, SignedForm::Documented],
     event_header: None,
     query_secrets: false,
+    variables: &[],
+    optional_timestamp: false,
     verify: Some(verify),
     sign: Some(sign),
-    normalize: |body, _| normalize(body),
+    normalize: Reader::One(|body, _| normalize(body)),
 };
 
 /// The largest body whose documented form is tried: SNS's 256 KiB, the default `MAX_BODY_BYTES`.
@@ -73,8 +75,8 @@ fn could_be_object(body: &[u8]) -> bool {
 
 fn sign(secret: &Secret, signing: &Signing<'_>) -> Result<SignedHeaders, SignError> {
     let message = match signing.form {
-        SignedForm::Raw => return Ok(super::sign_raw(&SPEC, secret, signing)),
         SignedForm::Documented => crate::pyform::urlencode(&parse_object(signing.body)?),
+        _ => return Ok(super::sign_raw(&SPEC, secret, signing)),
     };
     Ok(vec![(
         SIGNATURE_HEADER,
@@ -226,6 +228,10 @@ fn normalize(body: &Map<String, Value>) -> Alert {
             ..Ownership::default()
         },
         status_conflict: None,
+        labels: Default::default(),
+        annotations: Default::default(),
+        source: None,
+        group: None,
     }
 }
 
@@ -272,6 +278,7 @@ mod tests {
             signed_headers: &[],
             body: b"not json",
             received_at: 0,
+            require_timestamp: false,
         };
         assert!(matches!(
             verify(&presented, &secrets),

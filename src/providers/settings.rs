@@ -18,6 +18,19 @@ pub struct ProviderConfig {
     pub query_secrets: Vec<Secret>,
     /// Explicit opt-in: a request with no credential at all is accepted.
     pub allow_unsigned: bool,
+    /// The headers this deployment's sender signs in, where the sender lets them be renamed
+    /// (`<P>_SIGNATURE_HEADER`, `<P>_TIMESTAMP_HEADER`; Grafana): `None` keeps the spec's.
+    pub headers: Option<SignedHeaderNames>,
+    /// `<P>_REQUIRE_TIMESTAMP`: a signature that does not cover a timestamp (and so can be
+    /// replayed forever) is refused.
+    pub require_timestamp: bool,
+}
+
+/// Renamed signature headers: the signature's own, and the ones it covers, in the spec's order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedHeaderNames {
+    pub signature: String,
+    pub signed: Vec<String>,
 }
 
 /// A variable that is set wrong; its value is never part of the message.
@@ -45,6 +58,10 @@ pub enum SecretEncoding {
     Text,
     /// Standard base64 of the key's bytes.
     Base64,
+    /// A bearer token: the key is the `Authorization` value, `Bearer <token>`.
+    Bearer,
+    /// `user:password`: the key is the `Authorization` value, `Basic <base64(user:password)>`.
+    Basic,
 }
 
 impl SecretForm {
@@ -65,14 +82,33 @@ impl SecretForm {
                 Ok(key) if !key.is_empty() => Ok(Secret::from_bytes(key)),
                 _ => Err("has a secret that is not base64 after the provider's prefix"),
             },
+            SecretEncoding::Bearer if rest.bytes().all(|b| b.is_ascii_graphic()) => {
+                Ok(Secret::new(format!("Bearer {rest}")))
+            }
+            SecretEncoding::Bearer => Err("has a token that is not visible ASCII"),
+            SecretEncoding::Basic => match rest.split_once(':') {
+                Some((user, _)) if !user.is_empty() && !user.contains(char::is_control) => Ok(
+                    Secret::new(format!("Basic {}", BASE64.encode(rest.as_bytes()))),
+                ),
+                _ => Err("has an entry that is not user:password"),
+            },
         }
     }
 
     /// How `key` is written, the inverse of `read`.
     pub fn write(self, key: &[u8]) -> String {
+        let text = String::from_utf8_lossy(key);
         let body = match self.encoding {
-            SecretEncoding::Text => String::from_utf8_lossy(key).into_owned(),
+            SecretEncoding::Text => text.into_owned(),
             SecretEncoding::Base64 => BASE64.encode(key),
+            SecretEncoding::Bearer => text.strip_prefix("Bearer ").unwrap_or(&text).to_owned(),
+            SecretEncoding::Basic => text
+                .strip_prefix("Basic ")
+                .and_then(|b64| BASE64.decode(b64).ok())
+                .map_or_else(
+                    || text.to_string(),
+                    |pair| String::from_utf8_lossy(&pair).into_owned(),
+                ),
         };
         format!("{}{body}", self.prefix)
     }
@@ -84,8 +120,10 @@ impl ProviderConfig {
         !self.webhook_secrets.is_empty() || !self.query_secrets.is_empty() || self.allow_unsigned
     }
 
-    /// Reads `<P>_WEBHOOK_SECRETS`, `<P>_QUERY_SECRETS` (or what their `_ARN` variables fetched)
-    /// and `<P>_ALLOW_UNSIGNED`; `get` treats a blank variable as unset.
+    /// Reads the provider's credential variables (`<P>_WEBHOOK_SECRETS` for most),
+    /// `<P>_QUERY_SECRETS` (or what their `_ARN` variables fetched), `<P>_ALLOW_UNSIGNED`, and
+    /// where the spec allows them the header names and `<P>_REQUIRE_TIMESTAMP`; `get` treats a
+    /// blank variable as unset.
     pub fn read(
         provider: Provider,
         get: impl Fn(&str) -> Option<String>,
@@ -111,18 +149,88 @@ impl ProviderConfig {
                 (None, None) => Ok(Vec::new()),
             }
         };
-        let allow_unsigned = match get(&var("ALLOW_UNSIGNED")).as_deref().map(str::trim) {
-            None => false,
-            Some(v) if v.eq_ignore_ascii_case("true") => true,
-            Some(v) if v.eq_ignore_ascii_case("false") => false,
-            Some(_) => return Err(invalid(&var("ALLOW_UNSIGNED"), "must be true or false")),
+        let flag = |suffix: &str| match get(&var(suffix)).as_deref().map(str::trim) {
+            None => Ok(false),
+            Some(v) if v.eq_ignore_ascii_case("true") => Ok(true),
+            Some(v) if v.eq_ignore_ascii_case("false") => Ok(false),
+            Some(_) => Err(invalid(&var(suffix), "must be true or false")),
+        };
+        let spec = provider.spec();
+        let mut webhook_secrets = Vec::new();
+        for (suffix, form) in spec.secret_variables() {
+            webhook_secrets.extend(secrets(suffix, form)?);
+        }
+        let (headers, require_timestamp) = if spec.optional_timestamp {
+            (header_names(spec, &get, &var)?, flag("REQUIRE_TIMESTAMP")?)
+        } else {
+            (None, false)
         };
         Ok(ProviderConfig {
-            webhook_secrets: secrets("WEBHOOK_SECRETS", provider.spec().secrets)?,
+            webhook_secrets,
             query_secrets: secrets("QUERY_SECRETS", SecretForm::TEXT)?,
-            allow_unsigned,
+            allow_unsigned: flag("ALLOW_UNSIGNED")?,
+            headers,
+            require_timestamp,
         })
     }
+
+    /// The signature header's name here: the spec's, unless renamed.
+    pub fn signature_header<'a>(&'a self, spec: &'static super::Spec) -> &'a str {
+        self.headers
+            .as_ref()
+            .map_or(spec.signature_header, |h| h.signature.as_str())
+    }
+
+    /// The names of the headers the signature covers here, in the spec's order.
+    pub fn signed_headers<'a>(&'a self, spec: &'static super::Spec) -> Vec<&'a str> {
+        match &self.headers {
+            Some(names) => names.signed.iter().map(String::as_str).collect(),
+            None => spec.signed_headers.to_vec(),
+        }
+    }
+}
+
+/// `<P>_SIGNATURE_HEADER` and `<P>_TIMESTAMP_HEADER`, when either is set: header names as HTTP
+/// allows them (a token), compared without regard to case as HTTP does.
+fn header_names(
+    spec: &super::Spec,
+    get: &impl Fn(&str) -> Option<String>,
+    var: &impl Fn(&str) -> String,
+) -> Result<Option<SignedHeaderNames>, SettingsError> {
+    let name = |suffix: &str, default: &str| -> Result<(String, bool), SettingsError> {
+        match get(&var(suffix)) {
+            None => Ok((default.to_ascii_lowercase(), false)),
+            Some(raw) => {
+                let raw = raw.trim();
+                match http::HeaderName::from_bytes(raw.as_bytes()) {
+                    Ok(header) => Ok((header.as_str().to_owned(), true)),
+                    Err(_) => Err(SettingsError {
+                        var: var(suffix),
+                        reason: "is not an HTTP header name",
+                    }),
+                }
+            }
+        }
+    };
+    let (signature, renamed) = name("SIGNATURE_HEADER", spec.signature_header)?;
+    let mut signed = Vec::new();
+    let mut any = renamed;
+    // The first header a signature covers is the sender's timestamp.
+    for (index, default) in spec.signed_headers.iter().enumerate() {
+        let (header, renamed) = match index {
+            0 => name("TIMESTAMP_HEADER", default)?,
+            _ => (default.to_ascii_lowercase(), false),
+        };
+        any |= renamed;
+        signed.push(header);
+    }
+    if signed.contains(&signature) {
+        return Err(SettingsError {
+            var: var("TIMESTAMP_HEADER"),
+            reason: "names the signature header",
+        });
+    }
+    Ok(any.then_some(SignedHeaderNames { signature, signed }))
 }
 
 impl Provider {
@@ -131,11 +239,10 @@ impl Provider {
     /// secrets as text (they are compared as sent).
     pub fn secret_variables() -> impl Iterator<Item = (String, SecretForm)> {
         Provider::ALL.into_iter().flat_map(|p| {
-            [
-                ("WEBHOOK_SECRETS", p.spec().secrets),
-                ("QUERY_SECRETS", SecretForm::TEXT),
-            ]
-            .map(move |(kind, form)| (format!("{}_{kind}", p.env_prefix()), form))
+            p.spec()
+                .secret_variables()
+                .chain([("QUERY_SECRETS", SecretForm::TEXT)])
+                .map(move |(kind, form)| (format!("{}_{kind}", p.env_prefix()), form))
         })
     }
 }

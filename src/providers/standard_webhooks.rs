@@ -8,7 +8,7 @@ use http::HeaderMap;
 use serde_json::{Map, Value};
 
 use super::{
-    InvalidCredential, Matched, Presented, Refusal, SecretEncoding, SecretForm, SignError,
+    InvalidCredential, Matched, Presented, Reader, Refusal, SecretEncoding, SecretForm, SignError,
     SignedForm, SignedHeaders, Signing, Spec, fields,
 };
 use crate::alert::{Alert, parse_time};
@@ -39,9 +39,11 @@ pub(super) const SPEC: Spec = Spec {
     forms: &[SignedForm::Raw],
     event_header: None,
     query_secrets: false,
+    variables: &[],
+    optional_timestamp: false,
     verify: Some(verify),
     sign: Some(sign),
-    normalize,
+    normalize: Reader::One(normalize),
 };
 
 const MISSING_ID: Refusal = Refusal {

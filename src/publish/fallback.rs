@@ -205,6 +205,7 @@ mod tests {
                 cluster: Some("orders-prod".into()),
                 group: None,
                 tables: Vec::new(),
+                labels: Vec::new(),
             },
             fifo: Fifo {
                 group_id: "atlas:a1".into(),

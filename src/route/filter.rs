@@ -44,13 +44,14 @@ pub enum Attribute {
     Cluster,
     Group,
     Tables,
+    Labels,
 }
 
 /// "A filter policy can have a maximum of five attribute names."
 pub const MAX_KEYS: usize = 5;
 
 impl Attribute {
-    pub const ALL: [Attribute; 8] = [
+    pub const ALL: [Attribute; 9] = [
         Attribute::Provider,
         Attribute::Status,
         Attribute::Severity,
@@ -59,6 +60,7 @@ impl Attribute {
         Attribute::Cluster,
         Attribute::Group,
         Attribute::Tables,
+        Attribute::Labels,
     ];
 
     pub fn name(self) -> &'static str {
@@ -71,6 +73,7 @@ impl Attribute {
             Attribute::Cluster => "cluster",
             Attribute::Group => "group",
             Attribute::Tables => "tables",
+            Attribute::Labels => "labels",
         }
     }
 
@@ -91,7 +94,7 @@ pub enum FilterError {
     #[error("a filter must be a JSON object")]
     NotAnObject,
     #[error(
-        "unknown attribute {0:?} (a filter names provider, status, severity, event_type, project, cluster, group, tables or $or)"
+        "unknown attribute {0:?} (a filter names provider, status, severity, event_type, project, cluster, group, tables, labels or $or)"
     )]
     UnknownAttribute(String),
     #[error("{0} keys, SNS allows at most {MAX_KEYS} in a filter policy")]
@@ -716,7 +719,7 @@ mod tests {
             (json!(null), "a filter must be a JSON object"),
             (
                 json!({"priority": ["high"]}),
-                "unknown attribute \"priority\" (a filter names provider, status, severity, event_type, project, cluster, group, tables or $or)",
+                "unknown attribute \"priority\" (a filter names provider, status, severity, event_type, project, cluster, group, tables, labels or $or)",
             ),
             (
                 json!({"status": "open"}),
@@ -841,7 +844,7 @@ mod tests {
             ),
             (
                 json!({"$or": [{"status": ["open"]}, {"$or": [{"status": ["x"]}, {"prefix": "a"}]}]}),
-                "unknown attribute \"prefix\" (a filter names provider, status, severity, event_type, project, cluster, group, tables or $or)",
+                "unknown attribute \"prefix\" (a filter names provider, status, severity, event_type, project, cluster, group, tables, labels or $or)",
             ),
         ];
         for (policy, expected) in cases {

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use alert_relay::format::Message;
-use alert_relay::providers::{Provider, SignedForm};
+use alert_relay::providers::{Provider, SecretEncoding, SignedForm};
 use alert_relay::publish::{Fifo, PublishRequest};
 use alert_relay::{Config, PublishError, Publisher, Relay};
 use base64::Engine as _;
@@ -33,6 +33,34 @@ pub fn seed(provider: Provider) -> &'static str {
         Provider::AppServices => APP_SERVICES_SEED,
         Provider::MonteCarlo => MC_VOLUME_SEED,
         Provider::StandardWebhooks => STANDARD_WEBHOOKS_SEED,
+        Provider::Grafana => {
+            include_str!("../../events/payloads/grafana/grafana-documented-example.json")
+        }
+        Provider::Alertmanager => {
+            include_str!("../../events/payloads/alertmanager/alertmanager-documented-example.json")
+        }
+    }
+}
+
+/// How many alerts `provider`'s seed holds: one, or its group's.
+pub fn seed_alerts(provider: Provider) -> usize {
+    match provider.sends_groups() {
+        true => serde_json::from_str::<Value>(seed(provider)).unwrap()["alerts"]
+            .as_array()
+            .unwrap()
+            .len(),
+        false => 1,
+    }
+}
+
+/// The event ids a 200 or 202 answer names: its one `event_id`, or each of a group's `events`.
+pub fn answered_ids(body: &Value) -> Vec<String> {
+    match body["events"].as_array() {
+        Some(events) => events
+            .iter()
+            .map(|e| e["event_id"].as_str().unwrap().to_owned())
+            .collect(),
+        None => vec![body["event_id"].as_str().unwrap().to_owned()],
     }
 }
 
@@ -52,6 +80,12 @@ fn request_time() -> String {
 
 /// The signature header's value alone for `body`, signed now.
 pub fn signature(provider: Provider, secret: &str, body: &[u8], form: SignedForm) -> String {
+    let forms = provider.spec().forms;
+    let form = if forms.contains(&form) {
+        form
+    } else {
+        forms[0]
+    };
     let headers = provider.sign_body(secret.as_bytes(), body, form).unwrap();
     provider.signature_in(&headers).unwrap().to_owned()
 }
@@ -60,7 +94,7 @@ pub fn signature(provider: Provider, secret: &str, body: &[u8], form: SignedForm
 /// (Standard Webhooks' id and timestamp; none for most providers).
 pub fn with_companions(request: Http, provider: Provider, body: &[u8]) -> Http {
     provider
-        .sign_body(SECRETS[0].as_bytes(), body, SignedForm::Raw)
+        .sign_body(SECRETS[0].as_bytes(), body, provider.spec().forms[0])
         .unwrap()
         .into_iter()
         .filter(|(name, _)| *name != provider.signature_header())
@@ -73,11 +107,13 @@ pub fn with_companions(request: Http, provider: Provider, body: &[u8]) -> Http {
 pub fn config_vars() -> Vec<(String, String)> {
     let mut vars = vec![("ALERT_TOPIC_ARN".to_owned(), TOPIC.to_owned())];
     for p in Provider::ALL {
-        let written = SECRETS.map(|key| p.spec().secrets.write(key.as_bytes()));
-        vars.push((
-            format!("{}_WEBHOOK_SECRETS", p.env_prefix()),
-            written.join(","),
-        ));
+        for (suffix, form) in p.spec().secret_variables() {
+            let written = SECRETS.map(|key| match form.encoding {
+                SecretEncoding::Basic => format!("prometheus:{key}"),
+                _ => form.write(key.as_bytes()),
+            });
+            vars.push((format!("{}_{suffix}", p.env_prefix()), written.join(",")));
+        }
     }
     vars.push(("APP_SERVICES_QUERY_SECRETS".into(), QUERY_SECRET.into()));
     vars
@@ -275,7 +311,14 @@ impl Http {
     }
 
     /// A webhook from `provider` signed with `secret` the way the provider signs.
+    /// A form the provider does not sign in (`Raw` for Alertmanager's credentials) is its first.
     pub fn signed(provider: Provider, secret: &str, body: &str, form: SignedForm) -> Self {
+        let forms = provider.spec().forms;
+        let form = if forms.contains(&form) {
+            form
+        } else {
+            forms[0]
+        };
         let request = provider
             .sign_body(secret.as_bytes(), body.as_bytes(), form)
             .unwrap()

@@ -55,6 +55,19 @@ def main() -> None:
          "headers": {"x-mcd-signature": mac(hashlib.sha512, documented).hexdigest()}},
         {"provider": "standard-webhooks", "form": "raw", "secret": SW_SECRET, "received_at": SW_TIMESTAMP,
          "headers": {"webhook-id": SW_ID, "webhook-timestamp": str(SW_TIMESTAMP), "webhook-signature": sw}},
+        # grafana/alerting http/hmac.go: hex HMAC-SHA256 of the body, or of "<unix seconds>:<body>"
+        # with the seconds in the timestamp header.
+        {"provider": "grafana", "form": "raw", "secret": SECRET, "received_at": 0,
+         "headers": {"X-Grafana-Alerting-Signature": mac(hashlib.sha256, raw).hexdigest()}},
+        {"provider": "grafana", "form": "timestamped", "secret": SECRET, "received_at": SW_TIMESTAMP,
+         "headers": {"X-Grafana-Alerting-Timestamp": str(SW_TIMESTAMP),
+                     "X-Grafana-Alerting-Signature":
+                         mac(hashlib.sha256, f"{SW_TIMESTAMP}:".encode() + raw).hexdigest()}},
+        # Alertmanager's http_config: a bearer token as is, basic auth as Go's SetBasicAuth writes it.
+        {"provider": "alertmanager", "form": "bearer", "secret": SECRET, "received_at": 0,
+         "headers": {"Authorization": "Bearer " + SECRET}},
+        {"provider": "alertmanager", "form": "basic", "secret": "prometheus:" + SECRET, "received_at": 0,
+         "headers": {"Authorization": "Basic " + base64.b64encode(f"prometheus:{SECRET}".encode()).decode()}},
     ]
     json.dump({
         "generated_by": COMMAND,
@@ -62,6 +75,8 @@ def main() -> None:
             "atlas, app-services, monte-carlo": "CPython 3: hmac, hashlib, base64; "
                                                 "the documented form urllib.parse.urlencode(json.loads(body))",
             "standard-webhooks": "standardwebhooks (PyPI) Webhook.sign, checked against CPython's hmac",
+            "grafana": "CPython 3 hmac/hashlib over the body, and over '<seconds>:<body>'",
+            "alertmanager": "the Authorization values http_config sends; basic: CPython's base64",
         },
         "body": BODY,
         "documented_form": documented.decode(),
