@@ -126,7 +126,7 @@ const URLENCODE: &str = "import json, sys, urllib.parse; \
 
 #[test]
 fn accepts_what_sign_produced_and_names_the_secret() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let capture = Capture::signed("atlas", NEW_SECRET, &body, &["--event", "alert.open"]);
     let run = capture.verify("atlas", &[NEW_SECRET], &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
@@ -139,7 +139,7 @@ fn accepts_what_sign_produced_and_names_the_secret() {
 
 #[test]
 fn rotated_secret_is_found_by_index() {
-    let body = payload("monte-carlo-volume-anomaly.json");
+    let body = payload("monte-carlo/monte-carlo-volume-anomaly.json");
     let capture = Capture::signed("monte-carlo", NEW_SECRET, &body, &[]);
     let run = capture.verify("monte-carlo", &[OLD_SECRET, NEW_SECRET], &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
@@ -162,7 +162,7 @@ fn rotated_secret_is_found_by_index() {
 #[test]
 #[cfg(feature = "oracles")] // runs python3 (CPython is the reference): the slow tier, `make oracles`
 fn pretty_printed_body_is_diagnosed_as_reencoded() {
-    let sent = python(COMPACT, &payload("atlas-disk-space-alert.json"));
+    let sent = python(COMPACT, &payload("atlas/atlas-disk-space-alert.json"));
     let capture = Capture::signed("atlas", OLD_SECRET, &sent, &["--event", "alert.open"]);
     let pretty = python(JSON_TOOL, &sent);
     let run = capture
@@ -187,7 +187,7 @@ fn pretty_printed_body_is_diagnosed_as_reencoded() {
 #[cfg(feature = "oracles")] // runs python3 (CPython is the reference): the slow tier, `make oracles`
 fn canonical_signature_is_diagnosed_as_sorted_keys() {
     // The sender signs its canonical form (sorted keys) and sends the document in its own order.
-    let document = payload("app-services-trigger-failure.json");
+    let document = payload("app-services/app-services-trigger-failure.json");
     let canonical = python(SORTED_COMPACT, &document);
     let capture = Capture::signed("app-services", NEW_SECRET, &canonical, &[]).with_body(&document);
     let run = capture.verify("app-services", &[OLD_SECRET, NEW_SECRET], &[]);
@@ -228,7 +228,7 @@ fn python_sender_behind_a_compacting_proxy_is_diagnosed() {
 
 #[test]
 fn newline_added_to_the_capture_is_diagnosed() {
-    let sent = payload("app-services-message.json");
+    let sent = payload("app-services/app-services-message.json");
     let capture = Capture::signed("app-services", OLD_SECRET, &sent, &[]);
     let mut captured = capture.body();
     captured.extend(b"\n");
@@ -244,7 +244,7 @@ fn newline_added_to_the_capture_is_diagnosed() {
 
 #[test]
 fn documented_form_checked_as_raw_is_diagnosed() {
-    let body = payload("monte-carlo-rule-breach.json");
+    let body = payload("monte-carlo/monte-carlo-rule-breach.json");
     let capture = Capture::signed("monte-carlo", OLD_SECRET, &body, &["--form", "documented"]);
     let run = capture.verify("monte-carlo", &[OLD_SECRET], &["--form", "raw"]);
     assert_rejected(
@@ -281,7 +281,7 @@ fn documented_form_checked_as_raw_is_diagnosed() {
 fn documented_form_sent_to_another_provider_is_diagnosed() {
     // A sender following Monte Carlo's documentation, signing the way Atlas does, as CPython
     // builds the form.
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let form = python(URLENCODE, &body);
     let capture = Capture::signed("atlas", OLD_SECRET, &form, &[]).with_body(&body);
     let run = capture.verify("atlas", &[OLD_SECRET], &[]);
@@ -294,7 +294,7 @@ fn documented_form_sent_to_another_provider_is_diagnosed() {
 
 #[test]
 fn request_for_another_provider_is_a_wrong_url_path() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let capture = Capture::signed("atlas", OLD_SECRET, &body, &["--event", "alert.open"]);
     let run = capture.verify("monte-carlo", &[OLD_SECRET], &[]);
     assert_rejected(
@@ -313,7 +313,7 @@ fn request_for_another_provider_is_a_wrong_url_path() {
 
 #[test]
 fn another_providers_scheme_in_this_header_is_a_wrong_url_path() {
-    let body = payload("app-services-trigger-failure.json");
+    let body = payload("app-services/app-services-trigger-failure.json");
     let capture = Capture::signed("app-services", OLD_SECRET, &body, &[])
         .with_headers(|h| h.replace("X-Hook-Signature:", "x-mcd-signature:"));
     let run = capture.verify("monte-carlo", &[OLD_SECRET], &[]);
@@ -331,7 +331,7 @@ fn another_providers_scheme_in_this_header_is_a_wrong_url_path() {
 
 #[test]
 fn quoted_header_value_is_diagnosed() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let capture = Capture::signed("atlas", OLD_SECRET, &body, &[]).with_headers(|headers| {
         headers
             .lines()
@@ -351,7 +351,7 @@ fn quoted_header_value_is_diagnosed() {
 
 #[test]
 fn prefix_where_none_belongs_is_diagnosed() {
-    let body = payload("monte-carlo-volume-anomaly.json");
+    let body = payload("monte-carlo/monte-carlo-volume-anomaly.json");
     let capture = Capture::signed("monte-carlo", NEW_SECRET, &body, &[])
         .with_headers(|h| h.replace("x-mcd-signature: ", "x-mcd-signature: sha256="));
     let run = capture.verify("monte-carlo", &[OLD_SECRET, NEW_SECRET], &[]);
@@ -365,7 +365,7 @@ fn prefix_where_none_belongs_is_diagnosed() {
 
 #[test]
 fn missing_prefix_is_diagnosed() {
-    let body = payload("app-services-message.json");
+    let body = payload("app-services/app-services-message.json");
     let capture = Capture::signed("app-services", OLD_SECRET, &body, &[])
         .with_headers(|h| h.replace("X-Hook-Signature: sha256=", "X-Hook-Signature: "));
     let run = capture.verify("app-services", &[OLD_SECRET], &[]);
@@ -378,7 +378,7 @@ fn missing_prefix_is_diagnosed() {
 
 #[test]
 fn repeated_signature_header_is_refused() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let capture = Capture::signed("atlas", OLD_SECRET, &body, &[]).with_headers(|h| {
         let signature = h
             .lines()
@@ -397,7 +397,7 @@ fn repeated_signature_header_is_refused() {
 
 #[test]
 fn raw_request_capture_with_a_request_line_and_query_secret() {
-    let body = payload("app-services-message.json");
+    let body = payload("app-services/app-services-message.json");
     let capture = Capture::unsigned("app-services", &body, &[]).with_headers(|h| {
         format!("POST /webhooks/app-services?secret=test-query-%2Fsecret HTTP/1.1\r\n{h}")
     });
@@ -452,7 +452,7 @@ fn event(provider: &str, secret: &str, body: &[u8], args: &[&str]) -> String {
 
 #[test]
 fn api_gateway_events_are_read_as_the_function_reads_them() {
-    let body = payload("monte-carlo-sev1-incident.json");
+    let body = payload("monte-carlo/monte-carlo-sev1-incident.json");
     for output in [
         &["--output", "apigw-v2"][..],
         &["--output", "apigw-rest", "--stage", "prod", "--base64"],
@@ -476,7 +476,7 @@ fn api_gateway_events_are_read_as_the_function_reads_them() {
 
 #[test]
 fn the_function_checks_route_method_and_size_first() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let file = event(
         "atlas",
         OLD_SECRET,
@@ -532,7 +532,7 @@ fn authentic_body_that_is_not_an_object_is_a_400() {
 
 #[test]
 fn usage_errors_exit_2_and_name_the_variable_never_a_secret() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let capture = Capture::signed("atlas", OLD_SECRET, &body, &[]);
     let headers = capture.dir.join("headers").display().to_string();
     let body_path = capture.dir.join("body").display().to_string();
@@ -602,7 +602,7 @@ fn usage_errors_exit_2_and_name_the_variable_never_a_secret() {
 
 #[test]
 fn an_event_routed_to_another_provider_is_noted() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let file = event(
         "atlas",
         OLD_SECRET,
@@ -631,7 +631,7 @@ fn reencoding_of_a_body_that_ended_with_a_newline_is_diagnosed() {
     // `jq -c`, `print(json.dumps(...))`: the sender's compact body ends with a newline.
     let printed = "import json, sys; \
         print(json.dumps(json.load(sys.stdin), separators=(',', ':'), ensure_ascii=False))";
-    let sent = python(printed, &payload("atlas-disk-space-alert-closed.json"));
+    let sent = python(printed, &payload("atlas/atlas-disk-space-alert-closed.json"));
     let capture = Capture::signed("atlas", OLD_SECRET, &sent, &["--event", "alert.close"]);
     let pretty = python(JSON_TOOL, &sent);
     let run = capture

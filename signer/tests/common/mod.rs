@@ -16,7 +16,8 @@ pub const SIGNER: &str = env!("CARGO_BIN_EXE_alert-relay-sign");
 pub const OLD_SECRET: &str = "test-signer-secret-old";
 pub const NEW_SECRET: &str = "test-signer-secret-new";
 
-/// A sample body of `events/payloads/`.
+/// A sample body of `events/payloads/`: a provider's own in its directory
+/// (`atlas/atlas-disk-space-alert.json`), or a shared one (`not-an-object.json`).
 pub fn payload(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../events/payloads")
