@@ -123,7 +123,8 @@ proptest! {
         output in prop::sample::select(OUTPUTS.to_vec()),
         decoys in 0..3usize,
     ) {
-        let form = if documented && provider == Provider::MonteCarlo {
+        // The documented form wherever the provider has one (Monte Carlo's), else the raw body.
+        let form = if documented && provider.spec().forms.contains(&SignedForm::Documented) {
             SignedForm::Documented
         } else {
             SignedForm::Raw

@@ -98,7 +98,8 @@ pub fn with_companions(request: Http, provider: Provider, body: &[u8]) -> Http {
         })
 }
 
-/// Every provider enabled with both signing secrets, App Services also with a query secret.
+/// Every provider enabled with both signing secrets; those whose sender documents query secrets
+/// (the registry's `query_secrets`: App Services) also with a query secret.
 pub fn config_vars() -> Vec<(String, String)> {
     let mut vars = vec![("ALERT_TOPIC_ARN".to_owned(), TOPIC.to_owned())];
     for p in Provider::ALL {
@@ -107,8 +108,13 @@ pub fn config_vars() -> Vec<(String, String)> {
             format!("{}_WEBHOOK_SECRETS", p.env_prefix()),
             written.join(","),
         ));
+        if p.spec().query_secrets {
+            vars.push((
+                format!("{}_QUERY_SECRETS", p.env_prefix()),
+                QUERY_SECRET.into(),
+            ));
+        }
     }
-    vars.push(("APP_SERVICES_QUERY_SECRETS".into(), QUERY_SECRET.into()));
     vars
 }
 

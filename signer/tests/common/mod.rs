@@ -25,6 +25,25 @@ pub fn payload(name: &str) -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The registry as `providers --json` prints it, in its order: each provider's slug and
+/// signature header. Tests that need every provider, or every other one, read it here.
+pub fn registry() -> Vec<(String, String)> {
+    let run = signer(&["providers", "--json"], &[], b"");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let parsed: serde_json::Value = serde_json::from_str(&run.stdout).expect("providers --json");
+    parsed
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|p| {
+            (
+                p["slug"].as_str().unwrap().to_owned(),
+                p["signature_header"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// A fresh directory under the target directory.
 pub fn scratch(name: &str) -> PathBuf {
     static COUNT: AtomicUsize = AtomicUsize::new(0);
