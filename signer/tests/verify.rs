@@ -68,7 +68,12 @@ impl Capture {
     /// rightly says so. Derived from the registry, so that a provider whose scheme is another's
     /// with a prefix more or less (Grafana's bare hex HMAC-SHA256, App Services' `sha256=<hex>`)
     /// breaks no expectation here.
-    fn expect(&self, provider: &str, secrets: &[&str], expected: &[&'static str]) -> Vec<&'static str> {
+    fn expect(
+        &self,
+        provider: &str,
+        secrets: &[&str],
+        expected: &[&'static str],
+    ) -> Vec<&'static str> {
         let overlapping = self.overlapping(provider, secrets);
         let mut all = expected.to_vec();
         all.extend(overlapping.iter().map(|_| "other_scheme"));
@@ -79,7 +84,11 @@ impl Capture {
     /// into their own header (the other headers kept), checked with `verify --provider` each.
     fn overlapping(&self, provider: &str, secrets: &[&str]) -> Vec<String> {
         let registry = registry();
-        let header = &registry.iter().find(|(slug, _)| slug == provider).expect("a provider").1;
+        let header = &registry
+            .iter()
+            .find(|(slug, _)| slug == provider)
+            .expect("a provider")
+            .1;
         let headers = self.headers();
         let named = |line: &str, name: &str| {
             line.split_once(':')
@@ -92,15 +101,21 @@ impl Capture {
         let value = line.split_once(':').unwrap().1.trim();
         registry
             .iter()
-            .filter(|(slug, theirs)| {
-                slug != provider && !headers.lines().any(|l| named(l, theirs))
-            })
+            .filter(|(slug, theirs)| slug != provider && !headers.lines().any(|l| named(l, theirs)))
             .filter(|(slug, theirs)| {
                 let moved: String = headers
                     .lines()
-                    .map(|l| if named(l, header) { format!("{theirs}: {value}\n") } else { format!("{l}\n") })
+                    .map(|l| {
+                        if named(l, header) {
+                            format!("{theirs}: {value}\n")
+                        } else {
+                            format!("{l}\n")
+                        }
+                    })
                     .collect();
-                let probe = Capture { dir: scratch("overlap") };
+                let probe = Capture {
+                    dir: scratch("overlap"),
+                };
                 std::fs::write(probe.dir.join("headers"), moved).unwrap();
                 std::fs::write(probe.dir.join("body"), self.body()).unwrap();
                 probe.verify(slug, secrets, &[]).code == 0
@@ -240,7 +255,11 @@ fn canonical_signature_is_diagnosed_as_sorted_keys() {
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=signature_mismatch",
-        &capture.expect("app-services", &[OLD_SECRET, NEW_SECRET], &["reencoded_body"]),
+        &capture.expect(
+            "app-services",
+            &[OLD_SECRET, NEW_SECRET],
+            &["reencoded_body"],
+        ),
     );
     assert!(
         run.text()
@@ -411,7 +430,11 @@ fn prefix_where_none_belongs_is_diagnosed() {
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=bad_encoding",
-        &capture.expect("monte-carlo", &[OLD_SECRET, NEW_SECRET], &["unexpected_prefix"]),
+        &capture.expect(
+            "monte-carlo",
+            &[OLD_SECRET, NEW_SECRET],
+            &["unexpected_prefix"],
+        ),
     );
     assert!(run.text().contains("secret_index=1"), "{}", run.stdout);
 }
@@ -684,7 +707,10 @@ fn reencoding_of_a_body_that_ended_with_a_newline_is_diagnosed() {
     // `jq -c`, `print(json.dumps(...))`: the sender's compact body ends with a newline.
     let printed = "import json, sys; \
         print(json.dumps(json.load(sys.stdin), separators=(',', ':'), ensure_ascii=False))";
-    let sent = python(printed, &payload("atlas/atlas-disk-space-alert-closed.json"));
+    let sent = python(
+        printed,
+        &payload("atlas/atlas-disk-space-alert-closed.json"),
+    );
     let capture = Capture::signed("atlas", OLD_SECRET, &sent, &["--event", "alert.close"]);
     let pretty = python(JSON_TOOL, &sent);
     let run = capture

@@ -22,7 +22,8 @@ pub const SECRETS: [&str; 2] = ["test-secret-one", "test-secret-two"];
 pub const QUERY_SECRET: &str = "test-query-secret";
 
 // The providers' seeds as constants, for tests about one provider; `seed` finds any provider's.
-pub const ATLAS_SEED: &str = include_str!("../../events/payloads/atlas/atlas-disk-space-alert.json");
+pub const ATLAS_SEED: &str =
+    include_str!("../../events/payloads/atlas/atlas-disk-space-alert.json");
 pub const APP_SERVICES_SEED: &str =
     include_str!("../../events/payloads/app-services/app-services-message.json");
 pub const MC_VOLUME_SEED: &str =
@@ -38,7 +39,12 @@ pub const STANDARD_WEBHOOKS_SEED: &str =
 pub fn seed(provider: Provider) -> &'static str {
     static SEEDS: OnceLock<Vec<(Provider, &'static str)>> = OnceLock::new();
     SEEDS
-        .get_or_init(|| Provider::ALL.into_iter().map(|p| (p, read_seed(p))).collect())
+        .get_or_init(|| {
+            Provider::ALL
+                .into_iter()
+                .map(|p| (p, read_seed(p)))
+                .collect()
+        })
         .iter()
         .find(|(p, _)| *p == provider)
         .map(|(_, seed)| *seed)
