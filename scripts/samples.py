@@ -30,6 +30,7 @@ provider's seed unless they name a payload, and `{provider}` in `what` is its sl
 Standard library only: scripts/gen-events, scripts/sam-local and tests/scripts read it.
 """
 
+import base64
 import json
 import subprocess
 from dataclasses import dataclass, field
@@ -93,6 +94,25 @@ def secret_variables(provider: dict) -> list:
     if declared is None:
         return [(f"{provider['env_prefix']}_WEBHOOK_SECRETS", "signing")]
     return [(variable["variable"], variable["kind"]) for variable in declared]
+
+
+def written(provider, key):
+    """`key` as the provider writes a secret: its prefix, then the text or its base64."""
+    encoding = provider["secret_encoding"]
+    text = {"text": key, "base64": base64.b64encode(key.encode()).decode()}[encoding]
+    return provider["secret_prefix"] + text
+
+
+def credential(provider, kind, key):
+    """The credential `key` as a variable of this `kind` holds it: a signing secret in the
+    provider's form, a bearer token as it is, a basic-auth entry as `test-<slug>-user:key`."""
+    if kind == "signing":
+        return written(provider, key)
+    if kind == "bearer":
+        return key
+    if kind == "basic":
+        return f"test-{provider['slug']}-user:{key}"
+    raise SamplesError(f"{provider['slug']}: secret variable kind {kind!r} is not signing, bearer or basic")
 
 
 def _read(path: Path, allowed: set) -> dict:
