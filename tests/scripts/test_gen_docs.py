@@ -90,3 +90,10 @@ def test_links_are_relative_to_the_page_they_are_on():
 def test_broken_markers_are_refused_with_their_line(text, error):
     with pytest.raises(gen_docs.DocsError, match=re.escape(error)):
         gen_docs.regenerate(text, REGISTRY, PAGE)
+
+
+def test_a_marker_shown_as_code_is_not_a_span():
+    shown = "between `<!-- generated: providers slugs -->` and `<!-- end generated -->`, say"
+    assert gen_docs.regenerate(shown, REGISTRY, PAGE) == shown
+    # Generated text may itself end in code: its end marker still counts.
+    assert gen_docs.regenerate(span("slugs") + ").", REGISTRY[:1], PAGE) == span("slugs", "`atlas`") + ")."
