@@ -24,8 +24,13 @@ FUZZ_SMOKE_SECONDS ?= 20
 # (`alert-relay-sign providers --json`), or PROVIDERS_JSON=FILE, a copy of it (no Rust build).
 PROVIDERS_JSON ?=
 REGISTRY := $(if $(PROVIDERS_JSON),--providers-json $(PROVIDERS_JSON),$(TARGET_DIR)/debug/$(SIGNER))
+# The checked-in copy of `alert-relay-sign providers --json` the script tests read (make providers-json).
+PROVIDERS_FILE := tests/scripts/data/providers.json
+# Every Rust file of the crate, for rustfmt: cargo fmt misses a file whose `mod` it cannot see
+# (one declared inside a macro, such as the provider registry's), so no provider is listed by hand.
+RUST_SOURCES = $(shell find src -name '*.rs' | LC_ALL=C sort)
 
-.PHONY: help venv fmt lint check oracles test e2e events events-check template template-check run sam-run sam-local sam-local-if-docker script-tests build package-check deploy template-lint fuzz fuzz-smoke clean
+.PHONY: help venv fmt lint check oracles test e2e events events-check template template-check docs docs-check providers-json providers-json-check generate run sam-run sam-local sam-local-if-docker script-tests build package-check deploy template-lint fuzz fuzz-smoke clean
 
 help: ## list the targets
 	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,17 +44,18 @@ $(STAMP): requirements-dev.txt
 
 fmt: ## format the Rust sources
 	cargo fmt --all
-	rustfmt --edition 2024 src/providers/*.rs
+	rustfmt --edition 2024 $(RUST_SOURCES)
 
 lint: ## rustfmt check and clippy with warnings denied
 	cargo fmt --all -- --check
-	rustfmt --edition 2024 --check src/providers/*.rs  # declared inside `registry!`: cargo fmt does not reach them
+	rustfmt --edition 2024 --check $(RUST_SOURCES)  # every file under src/, reached by a `mod` cargo fmt sees or not
 	cargo clippy --all-targets --locked --features oracles -- -D warnings  # the slow tier's tests too
 	cargo clippy --lib --locked --no-default-features -- -D warnings  # the library without the AWS SDK
 
 check: lint ## lint, then unit and integration tests: no Python, moto or network needed
 	cargo test --locked
 	cargo test --locked -p alert-relay --lib --no-default-features  # the library without the AWS SDK: tested, not only linted
+	$(MAKE) --no-print-directory providers-json-check
 
 # The slow tier of `cargo test`: the crate against its references, CPython (python3 on PATH) and
 # moto's filter policies (from .venv), and the Atlas API client against scripts/atlas_api_standin.py.
@@ -59,7 +65,7 @@ oracles: venv ## differential tests against CPython and moto (part of `make test
 	cargo test --locked -p alert-relay --features oracles --test pyform_differential --test route_differential --test signature_differential --test atlas_api_standin --test state_table_moto
 	cargo test --locked -p alert-relay-sign --features oracles
 
-test: check oracles events-check script-tests e2e template-lint package-check sam-local-if-docker fuzz-smoke ## everything CI runs
+test: check oracles events-check docs-check script-tests e2e template-lint package-check sam-local-if-docker fuzz-smoke ## everything CI runs
 
 e2e: venv ## end-to-end tests: moto + the function under `cargo lambda watch`
 	cargo build --locked --bin $(FUNCTION) --bin $(SIGNER)
@@ -74,6 +80,26 @@ events-check: ## fail if events/ is not what `make events` generates
 	rm -rf .run/events-check
 	scripts/gen-events $(TARGET_DIR)/debug/$(SIGNER) .run/events-check
 	diff -r --exclude=payloads events .run/events-check || { echo 'events/ is stale or hand-edited: run `make events`' >&2; exit 1; }
+
+providers-json: ## write tests/scripts/data/providers.json, the registry the script tests read, from the signer
+	cargo build --locked --quiet --bin $(SIGNER)
+	$(TARGET_DIR)/debug/$(SIGNER) providers --json > $(PROVIDERS_FILE).tmp
+	mv $(PROVIDERS_FILE).tmp $(PROVIDERS_FILE)
+
+providers-json-check: ## fail if tests/scripts/data/providers.json is not the signer's `providers --json` (part of `make check`)
+	cargo build --locked --quiet --bin $(SIGNER)
+	$(TARGET_DIR)/debug/$(SIGNER) providers --json | diff $(PROVIDERS_FILE) - \
+	    || { echo '$(PROVIDERS_FILE) is stale or hand-edited: run `make providers-json`' >&2; exit 1; }
+
+docs: ## regenerate the docs' provider lists (between `<!-- generated: providers … -->` markers) from the registry
+	$(if $(PROVIDERS_JSON),,cargo build --locked --quiet --bin $(SIGNER))
+	scripts/gen-docs $(REGISTRY)
+
+docs-check: ## fail if a provider list in README.md or docs/ is not what `make docs` generates
+	$(if $(PROVIDERS_JSON),,cargo build --locked --quiet --bin $(SIGNER))
+	scripts/gen-docs --check $(REGISTRY)
+
+generate: events docs providers-json template ## regenerate everything derived from the provider registry
 
 template: ## regenerate template.yaml's per-provider parts from the signer's provider registry
 	$(if $(PROVIDERS_JSON),,cargo build --locked --quiet --bin $(SIGNER))

@@ -7,7 +7,7 @@ mod common;
 use std::path::{Path, PathBuf};
 
 use alert_relay::Config;
-use common::{Recording, quiet};
+use common::{Recording, answered_ids, quiet};
 use serde_json::Value;
 
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts";
@@ -94,7 +94,21 @@ async fn every_sample_event_gets_its_documented_status() {
         match &row.error {
             None => {
                 assert_eq!(body["status"], "published", "{}", row.file);
-                assert_eq!(published, 1, "{}", row.file);
+                // One event per alert: one, or each of a group's.
+                let ids = answered_ids(&body);
+                assert_eq!(published, ids.len(), "{}", row.file);
+                let sent: Vec<String> = recording
+                    .messages()
+                    .into_iter()
+                    .map(|m| m.event_id)
+                    .collect();
+                for id in &ids {
+                    assert!(
+                        sent.contains(id),
+                        "{}: {id} answered, not published",
+                        row.file
+                    );
+                }
             }
             Some(error) => {
                 assert_eq!(body, serde_json::json!({ "error": error }), "{}", row.file);
@@ -139,19 +153,44 @@ async fn every_published_event_renders_as_its_golden_files() {
         assert_eq!(response.status(), 200, "{}", row.file);
 
         let sent = recording.messages();
-        let default = sent.iter().find(|s| s.topic_arn == TOPIC).unwrap();
-        let chat = sent.iter().find(|s| s.topic_arn == CHAT).unwrap();
+        let body: Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        let ids = answered_ids(&body);
         let pretty = |json: &str| {
             let value: Value = serde_json::from_str(json).unwrap();
             serde_json::to_string_pretty(&value).unwrap() + "\n"
         };
         let stem = row.file.trim_end_matches(".json");
-        let files = [
-            ("cloudevent.json", pretty(&default.protocol("default"))),
-            ("email.txt", default.protocol("email")),
-            ("sms.txt", default.protocol("sms") + "\n"),
-            ("chatbot.json", pretty(&chat.message.body)),
-        ];
+        let mut files = Vec::new();
+        // A group's alerts each have their own files, `alert-<n>.` first, in the group's order.
+        for (index, id) in ids.iter().enumerate() {
+            let default = sent
+                .iter()
+                .find(|s| s.topic_arn == TOPIC && &s.event_id == id)
+                .unwrap();
+            let event: Value = serde_json::from_str(&default.protocol("default")).unwrap();
+            let chat = sent
+                .iter()
+                .find(|s| {
+                    s.topic_arn == CHAT
+                        && serde_json::from_str::<Value>(&s.message.body).unwrap()["metadata"]
+                            ["threadId"]
+                            == event["data"]["dedup_key"]
+                })
+                .unwrap();
+            let prefix = match body["events"].is_array() {
+                true => format!("alert-{}.", index + 1),
+                false => String::new(),
+            };
+            files.extend([
+                (
+                    format!("{prefix}cloudevent.json"),
+                    pretty(&default.protocol("default")),
+                ),
+                (format!("{prefix}email.txt"), default.protocol("email")),
+                (format!("{prefix}sms.txt"), default.protocol("sms") + "\n"),
+                (format!("{prefix}chatbot.json"), pretty(&chat.message.body)),
+            ]);
+        }
         let dir = golden_dir().join(stem);
         for (name, rendered) in files {
             let path = dir.join(name);

@@ -19,7 +19,7 @@ pub const LOCAL_FUNCTION_URL: &str = "http://127.0.0.1:9000/lambda-url/alert-rel
 const EXAMPLES: &str = "\
 Examples:
   alert-relay-sign send --provider atlas --secret-env ATLAS_SECRET --event alert.open \\
-      --body events/payloads/atlas-disk-space-alert.json
+      --body events/payloads/atlas/atlas-disk-space-alert.json
   alert-relay-sign sign --provider monte-carlo --secret-env MC_SECRET --form documented \\
       --body incident.json --output apigw-v2 > event.json
   alert-relay-sign verify --provider atlas --secret-env ATLAS_SECRET --headers headers.txt --body body.json

@@ -107,7 +107,7 @@ fn completions_are_scripts_the_shells_accept() {
 fn the_old_command_line_still_signs() {
     let dir = scratch("legacy");
     let body = dir.join("body.json");
-    std::fs::write(&body, payload("app-services-message.json")).unwrap();
+    std::fs::write(&body, payload("app-services/app-services-message.json")).unwrap();
     let body = body.display().to_string();
     let args = [
         "--provider",

@@ -73,7 +73,7 @@ fn serve_once(status: &'static str, body: &'static str) -> (String, JoinHandle<R
 fn sends_the_signed_request_and_prints_the_answer() {
     let (base, server) = serve_once("202 Accepted", r#"{"status":"queued"}"#);
     let dir = scratch("send");
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     std::fs::write(dir.join("body.json"), &body).unwrap();
     let url = format!("{base}/prod/webhooks/atlas?stage=1");
     let run = signer(

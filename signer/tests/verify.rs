@@ -63,6 +63,70 @@ impl Capture {
         std::fs::read(self.dir.join("body")).unwrap()
     }
 
+    /// `expected`, then one `other_scheme` for each other provider of the registry whose own
+    /// signature header, given this capture's `provider` signature value, verifies it: `verify`
+    /// rightly says so. Derived from the registry, so that a provider whose scheme is another's
+    /// with a prefix more or less (Grafana's bare hex HMAC-SHA256, App Services' `sha256=<hex>`)
+    /// breaks no expectation here.
+    fn expect(
+        &self,
+        provider: &str,
+        secrets: &[&str],
+        expected: &[&'static str],
+    ) -> Vec<&'static str> {
+        let overlapping = self.overlapping(provider, secrets);
+        let mut all = expected.to_vec();
+        all.extend(overlapping.iter().map(|_| "other_scheme"));
+        all
+    }
+
+    /// The other providers that accept this capture's `provider` signature value as theirs, moved
+    /// into their own header (the other headers kept), checked with `verify --provider` each.
+    fn overlapping(&self, provider: &str, secrets: &[&str]) -> Vec<String> {
+        let registry = registry();
+        let header = &registry
+            .iter()
+            .find(|(slug, _)| slug == provider)
+            .expect("a provider")
+            .1;
+        let headers = self.headers();
+        let named = |line: &str, name: &str| {
+            line.split_once(':')
+                .is_some_and(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+        };
+        let values: Vec<&str> = headers.lines().filter(|l| named(l, header)).collect();
+        let [line] = values.as_slice() else {
+            return Vec::new(); // none, or repeated: `verify` looks no further
+        };
+        let value = line.split_once(':').unwrap().1.trim();
+        registry
+            .iter()
+            .filter(|(slug, theirs)| slug != provider && !headers.lines().any(|l| named(l, theirs)))
+            .filter(|(slug, theirs)| {
+                let moved: String = headers
+                    .lines()
+                    .map(|l| {
+                        if named(l, header) {
+                            format!("{theirs}: {value}\n")
+                        } else {
+                            format!("{l}\n")
+                        }
+                    })
+                    .collect();
+                let probe = Capture {
+                    dir: scratch("overlap"),
+                };
+                std::fs::write(probe.dir.join("headers"), moved).unwrap();
+                std::fs::write(probe.dir.join("body"), self.body()).unwrap();
+                // Authenticated is what counts: a body that is not that provider's shape (a
+                // group's sender reading one alert) is then a 400, not a refused credential.
+                let run = probe.verify(slug, secrets, &[]);
+                run.code == 0 || run.first_line().starts_with("rejected: 400 ")
+            })
+            .map(|(slug, _)| slug.clone())
+            .collect()
+    }
+
     /// `verify --provider PROVIDER` with one `--secret-env` per secret, in order.
     fn verify(&self, provider: &str, secrets: &[&str], args: &[&str]) -> Run {
         let headers = self.dir.join("headers").display().to_string();
@@ -126,7 +190,7 @@ const URLENCODE: &str = "import json, sys, urllib.parse; \
 
 #[test]
 fn accepts_what_sign_produced_and_names_the_secret() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let capture = Capture::signed("atlas", NEW_SECRET, &body, &["--event", "alert.open"]);
     let run = capture.verify("atlas", &[NEW_SECRET], &[]);
     assert_eq!(run.code, 0, "{}{}", run.stdout, run.stderr);
@@ -139,7 +203,7 @@ fn accepts_what_sign_produced_and_names_the_secret() {
 
 #[test]
 fn rotated_secret_is_found_by_index() {
-    let body = payload("monte-carlo-volume-anomaly.json");
+    let body = payload("monte-carlo/monte-carlo-volume-anomaly.json");
     let capture = Capture::signed("monte-carlo", NEW_SECRET, &body, &[]);
     let run = capture.verify("monte-carlo", &[OLD_SECRET, NEW_SECRET], &[]);
     assert_eq!(run.code, 0, "{}", run.stdout);
@@ -153,7 +217,7 @@ fn rotated_secret_is_found_by_index() {
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=signature_mismatch",
-        &[],
+        &capture.expect("monte-carlo", &[OLD_SECRET], &[]),
     );
     assert!(run.text().contains("no diagnosis:"), "{}", run.stdout);
     assert!(run.text().contains("#0 $SECRET_0"), "{}", run.stdout);
@@ -162,7 +226,7 @@ fn rotated_secret_is_found_by_index() {
 #[test]
 #[cfg(feature = "oracles")] // runs python3 (CPython is the reference): the slow tier, `make oracles`
 fn pretty_printed_body_is_diagnosed_as_reencoded() {
-    let sent = python(COMPACT, &payload("atlas-disk-space-alert.json"));
+    let sent = python(COMPACT, &payload("atlas/atlas-disk-space-alert.json"));
     let capture = Capture::signed("atlas", OLD_SECRET, &sent, &["--event", "alert.open"]);
     let pretty = python(JSON_TOOL, &sent);
     let run = capture
@@ -187,14 +251,18 @@ fn pretty_printed_body_is_diagnosed_as_reencoded() {
 #[cfg(feature = "oracles")] // runs python3 (CPython is the reference): the slow tier, `make oracles`
 fn canonical_signature_is_diagnosed_as_sorted_keys() {
     // The sender signs its canonical form (sorted keys) and sends the document in its own order.
-    let document = payload("app-services-trigger-failure.json");
+    let document = payload("app-services/app-services-trigger-failure.json");
     let canonical = python(SORTED_COMPACT, &document);
     let capture = Capture::signed("app-services", NEW_SECRET, &canonical, &[]).with_body(&document);
     let run = capture.verify("app-services", &[OLD_SECRET, NEW_SECRET], &[]);
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=signature_mismatch",
-        &["reencoded_body"],
+        &capture.expect(
+            "app-services",
+            &[OLD_SECRET, NEW_SECRET],
+            &["reencoded_body"],
+        ),
     );
     assert!(
         run.text()
@@ -216,7 +284,7 @@ fn python_sender_behind_a_compacting_proxy_is_diagnosed() {
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=signature_mismatch",
-        &["reencoded_body"],
+        &capture.expect("monte-carlo", &[OLD_SECRET], &["reencoded_body"]),
     );
     assert!(
         run.text()
@@ -228,7 +296,7 @@ fn python_sender_behind_a_compacting_proxy_is_diagnosed() {
 
 #[test]
 fn newline_added_to_the_capture_is_diagnosed() {
-    let sent = payload("app-services-message.json");
+    let sent = payload("app-services/app-services-message.json");
     let capture = Capture::signed("app-services", OLD_SECRET, &sent, &[]);
     let mut captured = capture.body();
     captured.extend(b"\n");
@@ -244,13 +312,13 @@ fn newline_added_to_the_capture_is_diagnosed() {
 
 #[test]
 fn documented_form_checked_as_raw_is_diagnosed() {
-    let body = payload("monte-carlo-rule-breach.json");
+    let body = payload("monte-carlo/monte-carlo-rule-breach.json");
     let capture = Capture::signed("monte-carlo", OLD_SECRET, &body, &["--form", "documented"]);
     let run = capture.verify("monte-carlo", &[OLD_SECRET], &["--form", "raw"]);
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=signature_mismatch",
-        &["documented_form"],
+        &capture.expect("monte-carlo", &[OLD_SECRET], &["documented_form"]),
     );
     assert!(
         run.text().contains("form=documented secret_index=0"),
@@ -272,7 +340,7 @@ fn documented_form_checked_as_raw_is_diagnosed() {
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=signature_mismatch",
-        &["raw_form"],
+        &raw.expect("monte-carlo", &[OLD_SECRET], &["raw_form"]),
     );
 }
 
@@ -281,26 +349,26 @@ fn documented_form_checked_as_raw_is_diagnosed() {
 fn documented_form_sent_to_another_provider_is_diagnosed() {
     // A sender following Monte Carlo's documentation, signing the way Atlas does, as CPython
     // builds the form.
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let form = python(URLENCODE, &body);
     let capture = Capture::signed("atlas", OLD_SECRET, &form, &[]).with_body(&body);
     let run = capture.verify("atlas", &[OLD_SECRET], &[]);
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=signature_mismatch",
-        &["documented_form"],
+        &capture.expect("atlas", &[OLD_SECRET], &["documented_form"]),
     );
 }
 
 #[test]
 fn request_for_another_provider_is_a_wrong_url_path() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let capture = Capture::signed("atlas", OLD_SECRET, &body, &["--event", "alert.open"]);
     let run = capture.verify("monte-carlo", &[OLD_SECRET], &[]);
     assert_rejected(
         &run,
         "rejected: 401 missing_signature, reason=missing_signature",
-        &["other_provider"],
+        &capture.expect("monte-carlo", &[OLD_SECRET], &["other_provider"]),
     );
     assert!(run.text().contains("/webhooks/atlas"), "{}", run.stdout);
     assert!(
@@ -313,14 +381,21 @@ fn request_for_another_provider_is_a_wrong_url_path() {
 
 #[test]
 fn another_providers_scheme_in_this_header_is_a_wrong_url_path() {
-    let body = payload("app-services-trigger-failure.json");
+    let body = payload("app-services/app-services-trigger-failure.json");
     let capture = Capture::signed("app-services", OLD_SECRET, &body, &[])
         .with_headers(|h| h.replace("X-Hook-Signature:", "x-mcd-signature:"));
     let run = capture.verify("monte-carlo", &[OLD_SECRET], &[]);
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=bad_encoding",
-        &["other_scheme"],
+        // One `other_scheme` per provider whose scheme takes the value: App Services', and any
+        // other's that is App Services' with a prefix more or less.
+        &capture.expect("monte-carlo", &[OLD_SECRET], &[]),
+    );
+    assert!(
+        capture
+            .overlapping("monte-carlo", &[OLD_SECRET])
+            .contains(&"app-services".to_owned())
     );
     assert!(
         run.text().contains("/webhooks/app-services"),
@@ -331,7 +406,7 @@ fn another_providers_scheme_in_this_header_is_a_wrong_url_path() {
 
 #[test]
 fn quoted_header_value_is_diagnosed() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let capture = Capture::signed("atlas", OLD_SECRET, &body, &[]).with_headers(|headers| {
         headers
             .lines()
@@ -345,40 +420,44 @@ fn quoted_header_value_is_diagnosed() {
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=bad_encoding",
-        &["quoted_header"],
+        &capture.expect("atlas", &[OLD_SECRET], &["quoted_header"]),
     );
 }
 
 #[test]
 fn prefix_where_none_belongs_is_diagnosed() {
-    let body = payload("monte-carlo-volume-anomaly.json");
+    let body = payload("monte-carlo/monte-carlo-volume-anomaly.json");
     let capture = Capture::signed("monte-carlo", NEW_SECRET, &body, &[])
         .with_headers(|h| h.replace("x-mcd-signature: ", "x-mcd-signature: sha256="));
     let run = capture.verify("monte-carlo", &[OLD_SECRET, NEW_SECRET], &[]);
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=bad_encoding",
-        &["unexpected_prefix"],
+        &capture.expect(
+            "monte-carlo",
+            &[OLD_SECRET, NEW_SECRET],
+            &["unexpected_prefix"],
+        ),
     );
     assert!(run.text().contains("secret_index=1"), "{}", run.stdout);
 }
 
 #[test]
 fn missing_prefix_is_diagnosed() {
-    let body = payload("app-services-message.json");
+    let body = payload("app-services/app-services-message.json");
     let capture = Capture::signed("app-services", OLD_SECRET, &body, &[])
         .with_headers(|h| h.replace("X-Hook-Signature: sha256=", "X-Hook-Signature: "));
     let run = capture.verify("app-services", &[OLD_SECRET], &[]);
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=wrong_scheme",
-        &["missing_prefix"],
+        &capture.expect("app-services", &[OLD_SECRET], &["missing_prefix"]),
     );
 }
 
 #[test]
 fn repeated_signature_header_is_refused() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let capture = Capture::signed("atlas", OLD_SECRET, &body, &[]).with_headers(|h| {
         let signature = h
             .lines()
@@ -391,13 +470,13 @@ fn repeated_signature_header_is_refused() {
     assert_rejected(
         &run,
         "rejected: 401 invalid_signature, reason=duplicate_header",
-        &[],
+        &capture.expect("atlas", &[OLD_SECRET], &[]),
     );
 }
 
 #[test]
 fn raw_request_capture_with_a_request_line_and_query_secret() {
-    let body = payload("app-services-message.json");
+    let body = payload("app-services/app-services-message.json");
     let capture = Capture::unsigned("app-services", &body, &[]).with_headers(|h| {
         format!("POST /webhooks/app-services?secret=test-query-%2Fsecret HTTP/1.1\r\n{h}")
     });
@@ -452,7 +531,7 @@ fn event(provider: &str, secret: &str, body: &[u8], args: &[&str]) -> String {
 
 #[test]
 fn api_gateway_events_are_read_as_the_function_reads_them() {
-    let body = payload("monte-carlo-sev1-incident.json");
+    let body = payload("monte-carlo/monte-carlo-sev1-incident.json");
     for output in [
         &["--output", "apigw-v2"][..],
         &["--output", "apigw-rest", "--stage", "prod", "--base64"],
@@ -476,7 +555,7 @@ fn api_gateway_events_are_read_as_the_function_reads_them() {
 
 #[test]
 fn the_function_checks_route_method_and_size_first() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let file = event(
         "atlas",
         OLD_SECRET,
@@ -526,13 +605,13 @@ fn authentic_body_that_is_not_an_object_is_a_400() {
     assert_rejected(
         &run,
         "rejected: 400 malformed_payload, reason=not_an_object",
-        &[],
+        &capture.expect("app-services", &[OLD_SECRET], &[]),
     );
 }
 
 #[test]
 fn usage_errors_exit_2_and_name_the_variable_never_a_secret() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let capture = Capture::signed("atlas", OLD_SECRET, &body, &[]);
     let headers = capture.dir.join("headers").display().to_string();
     let body_path = capture.dir.join("body").display().to_string();
@@ -602,7 +681,7 @@ fn usage_errors_exit_2_and_name_the_variable_never_a_secret() {
 
 #[test]
 fn an_event_routed_to_another_provider_is_noted() {
-    let body = payload("atlas-disk-space-alert.json");
+    let body = payload("atlas/atlas-disk-space-alert.json");
     let file = event(
         "atlas",
         OLD_SECRET,
@@ -631,7 +710,10 @@ fn reencoding_of_a_body_that_ended_with_a_newline_is_diagnosed() {
     // `jq -c`, `print(json.dumps(...))`: the sender's compact body ends with a newline.
     let printed = "import json, sys; \
         print(json.dumps(json.load(sys.stdin), separators=(',', ':'), ensure_ascii=False))";
-    let sent = python(printed, &payload("atlas-disk-space-alert-closed.json"));
+    let sent = python(
+        printed,
+        &payload("atlas/atlas-disk-space-alert-closed.json"),
+    );
     let capture = Capture::signed("atlas", OLD_SECRET, &sent, &["--event", "alert.close"]);
     let pretty = python(JSON_TOOL, &sent);
     let run = capture

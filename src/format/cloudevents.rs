@@ -110,6 +110,19 @@ pub fn email(event: &Event) -> String {
             let _ = writeln!(out, "  {:<width$}{}", format!("{name}:"), value);
         }
     }
+    // A grouped sender's labels and annotations (the runbook link among them), a line each.
+    for (heading, entries) in [
+        ("Labels", &event.labels),
+        ("Annotations", &event.annotations),
+    ] {
+        if entries.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "\n{heading}");
+        for (name, value) in entries {
+            let _ = writeln!(out, "  {name} = {}", one_line(value));
+        }
+    }
     let _ = write!(
         out,
         "\nAlert id:    {}\nDedup key:   {}\nEvent id:    {}\n\n\

@@ -2,7 +2,8 @@
 //! crate's own signer, and publishers that record or fail.
 #![allow(dead_code)]
 
-use std::sync::{Arc, Mutex};
+use std::path::Path;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use alert_relay::format::Message;
 use alert_relay::providers::{Provider, SecretEncoding, SignedForm};
@@ -20,26 +21,34 @@ pub const FIFO_TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:alerts.fifo";
 pub const SECRETS: [&str; 2] = ["test-secret-one", "test-secret-two"];
 pub const QUERY_SECRET: &str = "test-query-secret";
 
-pub const ATLAS_SEED: &str = include_str!("../data/seeds/atlas-disk-space-alert.json");
-pub const APP_SERVICES_SEED: &str = include_str!("../data/seeds/app-services-message.json");
-pub const MC_VOLUME_SEED: &str = include_str!("../data/seeds/monte-carlo-volume-anomaly.json");
-pub const MC_RULE_SEED: &str = include_str!("../data/seeds/monte-carlo-rule-breach.json");
+// The providers' seeds as constants, for tests about one provider; `seed` finds any provider's.
+pub const ATLAS_SEED: &str =
+    include_str!("../../events/payloads/atlas/atlas-disk-space-alert.json");
+pub const APP_SERVICES_SEED: &str =
+    include_str!("../../events/payloads/app-services/app-services-message.json");
+pub const MC_VOLUME_SEED: &str =
+    include_str!("../../events/payloads/monte-carlo/monte-carlo-volume-anomaly.json");
+pub const MC_RULE_SEED: &str =
+    include_str!("../../events/payloads/monte-carlo/monte-carlo-rule-breach.json");
 pub const STANDARD_WEBHOOKS_SEED: &str =
-    include_str!("../data/seeds/standard-webhooks-contact-created.json");
+    include_str!("../../events/payloads/standard-webhooks/standard-webhooks-contact-created.json");
 
+/// The body the generic tests send as `provider`, found by convention: the payload its samples
+/// directory, `events/payloads/<slug>/`, names as its `"seed"` in `cases.json` (scripts/samples.py).
+/// A new provider needs no line here.
 pub fn seed(provider: Provider) -> &'static str {
-    match provider {
-        Provider::Atlas => ATLAS_SEED,
-        Provider::AppServices => APP_SERVICES_SEED,
-        Provider::MonteCarlo => MC_VOLUME_SEED,
-        Provider::StandardWebhooks => STANDARD_WEBHOOKS_SEED,
-        Provider::Grafana => {
-            include_str!("../../events/payloads/grafana/grafana-documented-example.json")
-        }
-        Provider::Alertmanager => {
-            include_str!("../../events/payloads/alertmanager/alertmanager-documented-example.json")
-        }
-    }
+    static SEEDS: OnceLock<Vec<(Provider, &'static str)>> = OnceLock::new();
+    SEEDS
+        .get_or_init(|| {
+            Provider::ALL
+                .into_iter()
+                .map(|p| (p, read_seed(p)))
+                .collect()
+        })
+        .iter()
+        .find(|(p, _)| *p == provider)
+        .map(|(_, seed)| *seed)
+        .expect("every provider is in Provider::ALL")
 }
 
 /// How many alerts `provider`'s seed holds: one, or its group's.
@@ -62,6 +71,26 @@ pub fn answered_ids(body: &Value) -> Vec<String> {
             .collect(),
         None => vec![body["event_id"].as_str().unwrap().to_owned()],
     }
+}
+
+fn read_seed(provider: Provider) -> &'static str {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("events/payloads")
+        .join(provider.slug());
+    let read = |path: &Path| {
+        std::fs::read_to_string(path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (each provider's samples are in events/payloads/<slug>/: docs/adding-a-provider.md)",
+                path.display()
+            )
+        })
+    };
+    let cases: Value = serde_json::from_str(&read(&dir.join("cases.json")))
+        .unwrap_or_else(|e| panic!("{}/cases.json: {e}", dir.display()));
+    let name = cases["seed"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{}/cases.json names no \"seed\"", dir.display()));
+    Box::leak(read(&dir.join(name)).into_boxed_str())
 }
 
 /// Now in Unix milliseconds: API Gateway's `timeEpoch` for a request sent now, which a signature
@@ -103,7 +132,8 @@ pub fn with_companions(request: Http, provider: Provider, body: &[u8]) -> Http {
         })
 }
 
-/// Every provider enabled with both signing secrets, App Services also with a query secret.
+/// Every provider enabled with both signing secrets; those whose sender documents query secrets
+/// (the registry's `query_secrets`: App Services) also with a query secret.
 pub fn config_vars() -> Vec<(String, String)> {
     let mut vars = vec![("ALERT_TOPIC_ARN".to_owned(), TOPIC.to_owned())];
     for p in Provider::ALL {
@@ -114,8 +144,13 @@ pub fn config_vars() -> Vec<(String, String)> {
             });
             vars.push((format!("{}_{suffix}", p.env_prefix()), written.join(",")));
         }
+        if p.spec().query_secrets {
+            vars.push((
+                format!("{}_QUERY_SECRETS", p.env_prefix()),
+                QUERY_SECRET.into(),
+            ));
+        }
     }
-    vars.push(("APP_SERVICES_QUERY_SECRETS".into(), QUERY_SECRET.into()));
     vars
 }
 

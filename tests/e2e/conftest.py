@@ -145,7 +145,7 @@ def signer():
     return SIGNER
 
 
-ATLAS_SEED = stack.EVENTS / "payloads" / "atlas-disk-space-alert.json"
+ATLAS_SEED = stack.EVENTS / "payloads" / "atlas" / "atlas-disk-space-alert.json"
 
 
 @dataclass

@@ -124,7 +124,7 @@ EXPECTED = {
         "data.severity_source": "provider",
         "data.event_type": "TRIGGER_FAILURE",
         # Titles are cut at 256 characters with an ellipsis; URLs are never cut.
-        "data.title": json.loads((stack.EVENTS / "payloads" / "app-services-long-title.json").read_text())["title"][:255] + "\u2026",
+        "data.title": json.loads((stack.EVENTS / "payloads" / "app-services" / "app-services-long-title.json").read_text())["title"][:255] + "\u2026",
     },
     "standard-webhooks-valid.json": SW_FIRING,
     "standard-webhooks-valid-rest.json": SW_FIRING,

@@ -293,7 +293,7 @@ def escape_heavy_body(size: int, unique: str) -> bytes:
     """The sample Atlas alert with a string of escaped quotes and backslashes that brings the body to
     exactly `size` bytes: each `\\"` is 2 bytes here, 4 in the SNS message (the CloudEvent as a
     JSON string), 8 once that message is a JSON string in the queue's message."""
-    payload = json.loads(stack.EVENTS.joinpath("payloads", "atlas-disk-space-alert.json").read_text())
+    payload = json.loads(stack.EVENTS.joinpath("payloads", "atlas", "atlas-disk-space-alert.json").read_text())
     payload["relayTest"] = unique
     payload["notes"] = ""
     base = len(json.dumps(payload).encode())

@@ -8,7 +8,7 @@ import pytest
 import relaystack as stack
 from conftest import received
 
-ATLAS_BODY = stack.EVENTS / "payloads" / "atlas-disk-space-alert.json"
+ATLAS_BODY = stack.EVENTS / "payloads" / "atlas" / "atlas-disk-space-alert.json"
 
 
 def signed_headers(signer, provider: str, secret: str, body_file, *extra: str) -> dict[str, str]:
@@ -65,7 +65,7 @@ def test_oversized_body_is_refused_before_authentication(function, moto, topic, 
 def test_signer_prints_a_working_curl_command(function, signer):
     command = subprocess.run(
         [str(signer), "sign", "--provider", "monte-carlo", "--secret-env", "MC_SECRET", "--form", "documented",
-         "--body", str(stack.EVENTS / "payloads" / "monte-carlo-rule-breach.json"), "--output", "curl",
+         "--body", str(stack.EVENTS / "payloads" / "monte-carlo" / "monte-carlo-rule-breach.json"), "--output", "curl",
          "--url", f"{function.base_url}/webhooks/monte-carlo"],
         check=True, capture_output=True, text=True, env={"MC_SECRET": "test-monte-carlo-secret-2"},
     ).stdout

@@ -32,7 +32,7 @@ from conftest import atlas_alert
 
 SEVERITY_DOC = stack.ROOT / "docs" / "severity.md"
 ROUTES_DOC = stack.ROOT / "docs" / "routes.md"
-MONTE_CARLO_SEED = stack.EVENTS / "payloads" / "monte-carlo-sev1-incident.json"
+MONTE_CARLO_SEED = stack.EVENTS / "payloads" / "monte-carlo" / "monte-carlo-sev1-incident.json"
 MONTE_CARLO_SECRET = "test-monte-carlo-secret-1"  # events/test.env
 
 

@@ -8,7 +8,7 @@ import subprocess
 import relaystack as stack
 from conftest import received
 
-ATLAS_BODY = stack.EVENTS / "payloads" / "atlas-disk-space-alert.json"
+ATLAS_BODY = stack.EVENTS / "payloads" / "atlas" / "atlas-disk-space-alert.json"
 
 
 def send(signer, function, secret: str) -> subprocess.CompletedProcess:

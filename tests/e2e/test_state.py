@@ -27,8 +27,8 @@ from faultproxy import FaultProxy
 
 TABLE = "alert-state-e2e"
 TOPICS = ("state-alerts", "state-paging", "state-chat")
-ATLAS_SEED = stack.EVENTS / "payloads" / "atlas-disk-space-alert.json"
-MONTE_CARLO_SEED = stack.EVENTS / "payloads" / "monte-carlo-sev1-incident.json"
+ATLAS_SEED = stack.EVENTS / "payloads" / "atlas" / "atlas-disk-space-alert.json"
+MONTE_CARLO_SEED = stack.EVENTS / "payloads" / "monte-carlo" / "monte-carlo-sev1-incident.json"
 UNAVAILABLE = "alert state unavailable: published as stateless"
 # Under cargo lambda watch a claim lasts 30 s (relaystack.Function); Retry-After rounds its rest up.
 CLAIM_S = 31

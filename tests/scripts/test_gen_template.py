@@ -59,7 +59,7 @@ def test_the_fixture_is_the_signers_registry():
         unavailable(f"no signer at {SIGNER} (make events-check builds it)")
     done = subprocess.run([str(SIGNER), "providers", "--json"], capture_output=True, text=True)
     assert done.returncode == 0, f"`alert-relay-sign providers --json` failed (a stale build?): {done.stderr}"
-    assert json.loads(done.stdout) == REGISTRY, f"update {REGISTRY_FILE.relative_to(ROOT)} from the signer"
+    assert json.loads(done.stdout) == REGISTRY, f"{REGISTRY_FILE.relative_to(ROOT)} is stale: run `make providers-json`"
 
 
 def test_generation_is_deterministic_idempotent_and_reversible():

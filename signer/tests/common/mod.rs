@@ -16,12 +16,32 @@ pub const SIGNER: &str = env!("CARGO_BIN_EXE_alert-relay-sign");
 pub const OLD_SECRET: &str = "test-signer-secret-old";
 pub const NEW_SECRET: &str = "test-signer-secret-new";
 
-/// A sample body of `events/payloads/`.
+/// A sample body of `events/payloads/`: a provider's own in its directory
+/// (`atlas/atlas-disk-space-alert.json`), or a shared one (`not-an-object.json`).
 pub fn payload(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../events/payloads")
         .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The registry as `providers --json` prints it, in its order: each provider's slug and
+/// signature header. Tests that need every provider, or every other one, read it here.
+pub fn registry() -> Vec<(String, String)> {
+    let run = signer(&["providers", "--json"], &[], b"");
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let parsed: serde_json::Value = serde_json::from_str(&run.stdout).expect("providers --json");
+    parsed
+        .as_array()
+        .expect("a JSON array")
+        .iter()
+        .map(|p| {
+            (
+                p["slug"].as_str().unwrap().to_owned(),
+                p["signature_header"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }
 
 /// A fresh directory under the target directory.
