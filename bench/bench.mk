@@ -7,13 +7,14 @@ BENCH_LAMBDA_VENV := $(BENCH_OUT)/lambda-venv
 BENCH_RUNS ?= 20
 BENCH_PAYLOADS := $(BENCH_OUT)/payloads/manifest.json
 
-.PHONY: bench bench-cpu bench-python bench-coldstart bench-size bench-table bench-profiles bench-state
+.PHONY: bench bench-cpu bench-python bench-coldstart bench-size bench-table bench-profiles bench-state bench-group
 
 # One step after another even under `make -j`: the steps time things, they must not overlap.
 bench: ## request path vs floor and Python, cold start, size: the tables of BENCHMARKS.md (~25 min)
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-cpu
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-python
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-state
+	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-group
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-size
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-coldstart
 	$(MAKE) -f $(firstword $(MAKEFILE_LIST)) bench-table
@@ -27,6 +28,9 @@ $(BENCH_PAYLOADS): benches/request_path.rs
 
 bench-state: venv ## alert state on and off against moto's DynamoDB: CPU, wall and DynamoDB calls per webhook
 	cargo bench --locked --bench state
+
+bench-group: venv ## a Grafana group of 1, 10 and 100 alerts to SNS and DynamoDB on moto: wall time per group
+	cargo bench --locked --bench group
 
 bench-python: venv $(BENCH_PAYLOADS) ## the Python reference, timed with timeit on the same payloads
 	$(VENV)/bin/python bench/reference.py
