@@ -33,6 +33,25 @@ BASE = [p for p in REGISTRY if p["slug"] != STANDARD_WEBHOOKS["slug"]]
 TEMPLATE = (ROOT / "template.yaml").read_text()
 SIGNER = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve() / "debug" / "alert-relay-sign"
 SECTIONS = ("Parameters", "Conditions", "Rules", "Resources", "Outputs")
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def without(slug: str) -> list:
+    return [p for p in REGISTRY if p["slug"] != slug]
+
+
+def credential_variables(provider: dict) -> list[str]:
+    """What the function reads a provider's credentials from: the registry's `secret_variables`,
+    else <P>_WEBHOOK_SECRETS; and <P>_QUERY_SECRETS where its sender documents one."""
+    declared = [v["variable"] for v in provider.get("secret_variables") or []]
+    declared = declared or [provider["env_prefix"] + "_WEBHOOK_SECRETS"]
+    return declared + ([provider["env_prefix"] + "_QUERY_SECRETS"] if provider.get("query_secrets") else [])
+
+
+def parameter_of(provider: dict, variable: str) -> str:
+    """ALERTMANAGER_BEARER_TOKENS -> AlertmanagerBearerTokens."""
+    stem = "".join(word.capitalize() for word in provider["slug"].split("-"))
+    return stem + "".join(w.capitalize() for w in variable.removeprefix(provider["env_prefix"] + "_").split("_"))
 
 
 def render(registry, template=TEMPLATE) -> str:
@@ -171,29 +190,27 @@ def test_the_functions_environment_holds_no_secret(registry):
     directly or through a resource other than its Secrets Manager secret (which it names by ARN)."""
     template = yaml_parse(render(registry))
     secrets = secret_parameters(template)
-    assert len(secrets) == len(registry) + sum(p.get("query_secrets", False) for p in registry)
+    assert sorted(secrets) == sorted(parameter_of(p, v) for p in registry for v in credential_variables(p))
     variables = function(template)["Environment"]["Variables"]
     named = refs(list(variables.values()))
     assert not named & set(secrets), f"secret parameters in the environment: {named & set(secrets)}"
     for resource in named & set(template["Resources"]):
         if template["Resources"][resource]["Type"] != "AWS::SecretsManager::Secret":
             assert not refs(template["Resources"][resource]) & set(secrets), resource
-    assert not any(name.endswith(("_WEBHOOK_SECRETS", "_QUERY_SECRETS")) for name in variables)
+    assert not set(variables) & {v for p in registry for v in credential_variables(p)}
 
 
 @pytest.mark.parametrize("registry", [REGISTRY, BASE], ids=["template.yaml", "without standard-webhooks"])
 def test_each_secret_parameter_has_its_secret_which_only_the_function_reads(registry):
     template = yaml_parse(render(registry))
-    prefixes = {gen_template.Provider(**{f: p[f] for f in gen_template.FIELDS}).camel: p["env_prefix"]
-                for p in registry}
+    variable_of = {parameter_of(p, v): v for p in registry for v in credential_variables(p)}
     policies = function(template)["Policies"]
     for parameter in secret_parameters(template):
         secret = template["Resources"][parameter + "Secret"]
         assert secret["Type"] == "AWS::SecretsManager::Secret"
         assert secret["Condition"] == "Has" + parameter
         assert secret["Properties"]["SecretString"] == {"Ref": parameter}
-        stem, kind = re.fullmatch(r"(.+)(Webhook|Query)Secrets", parameter).groups()
-        variable = function(template)["Environment"]["Variables"][f"{prefixes[stem]}_{kind.upper()}_SECRETS_ARN"]
+        variable = function(template)["Environment"]["Variables"][variable_of[parameter] + "_ARN"]
         assert variable["Fn::If"][:2] == ["Has" + parameter, {"Ref": parameter + "Secret"}]
         assert {"Fn::If": ["Has" + parameter,
                            {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": parameter + "Secret"}}},
