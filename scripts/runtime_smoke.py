@@ -80,10 +80,10 @@ def cases():
 
 def configuration_variables() -> tuple[set[str], tuple[str, ...]]:
     """What configures the function, as template.yaml declares it: its variables, and each
-    provider's prefix (`ATLAS_`, from ATLAS_WEBHOOK_SECRETS_ARN), which ATLAS_WEBHOOK_SECRETS,
-    ATLAS_API_CLIENT_ID … share."""
+    provider's prefix (`ATLAS_`, from ATLAS_ALLOW_UNSIGNED, which every provider has, whatever its
+    credential variables), which ATLAS_WEBHOOK_SECRETS, ATLAS_API_CLIENT_ID … share."""
     variables = set(template()["Resources"]["AlertRelayFunction"]["Properties"]["Environment"]["Variables"])
-    suffix = "_WEBHOOK_SECRETS_ARN"
+    suffix = "_ALLOW_UNSIGNED"
     return variables, tuple(sorted(v.removesuffix(suffix) + "_" for v in variables if v.endswith(suffix)))
 
 

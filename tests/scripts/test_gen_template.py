@@ -33,6 +33,25 @@ BASE = [p for p in REGISTRY if p["slug"] != STANDARD_WEBHOOKS["slug"]]
 TEMPLATE = (ROOT / "template.yaml").read_text()
 SIGNER = Path(os.environ.get("CARGO_TARGET_DIR") or ROOT / "target").resolve() / "debug" / "alert-relay-sign"
 SECTIONS = ("Parameters", "Conditions", "Rules", "Resources", "Outputs")
+NO_VALUE = {"Ref": "AWS::NoValue"}
+
+
+def without(slug: str) -> list:
+    return [p for p in REGISTRY if p["slug"] != slug]
+
+
+def credential_variables(provider: dict) -> list[str]:
+    """What the function reads a provider's credentials from: the registry's `secret_variables`,
+    else <P>_WEBHOOK_SECRETS; and <P>_QUERY_SECRETS where its sender documents one."""
+    declared = [v["variable"] for v in provider.get("secret_variables") or []]
+    declared = declared or [provider["env_prefix"] + "_WEBHOOK_SECRETS"]
+    return declared + ([provider["env_prefix"] + "_QUERY_SECRETS"] if provider.get("query_secrets") else [])
+
+
+def parameter_of(provider: dict, variable: str) -> str:
+    """ALERTMANAGER_BEARER_TOKENS -> AlertmanagerBearerTokens."""
+    stem = "".join(word.capitalize() for word in provider["slug"].split("-"))
+    return stem + "".join(w.capitalize() for w in variable.removeprefix(provider["env_prefix"] + "_").split("_"))
 
 
 def render(registry, template=TEMPLATE) -> str:
@@ -171,29 +190,27 @@ def test_the_functions_environment_holds_no_secret(registry):
     directly or through a resource other than its Secrets Manager secret (which it names by ARN)."""
     template = yaml_parse(render(registry))
     secrets = secret_parameters(template)
-    assert len(secrets) == len(registry) + sum(p.get("query_secrets", False) for p in registry)
+    assert sorted(secrets) == sorted(parameter_of(p, v) for p in registry for v in credential_variables(p))
     variables = function(template)["Environment"]["Variables"]
     named = refs(list(variables.values()))
     assert not named & set(secrets), f"secret parameters in the environment: {named & set(secrets)}"
     for resource in named & set(template["Resources"]):
         if template["Resources"][resource]["Type"] != "AWS::SecretsManager::Secret":
             assert not refs(template["Resources"][resource]) & set(secrets), resource
-    assert not any(name.endswith(("_WEBHOOK_SECRETS", "_QUERY_SECRETS")) for name in variables)
+    assert not set(variables) & {v for p in registry for v in credential_variables(p)}
 
 
 @pytest.mark.parametrize("registry", [REGISTRY, BASE], ids=["template.yaml", "without standard-webhooks"])
 def test_each_secret_parameter_has_its_secret_which_only_the_function_reads(registry):
     template = yaml_parse(render(registry))
-    prefixes = {gen_template.Provider(**{f: p[f] for f in gen_template.FIELDS}).camel: p["env_prefix"]
-                for p in registry}
+    variable_of = {parameter_of(p, v): v for p in registry for v in credential_variables(p)}
     policies = function(template)["Policies"]
     for parameter in secret_parameters(template):
         secret = template["Resources"][parameter + "Secret"]
         assert secret["Type"] == "AWS::SecretsManager::Secret"
         assert secret["Condition"] == "Has" + parameter
         assert secret["Properties"]["SecretString"] == {"Ref": parameter}
-        stem, kind = re.fullmatch(r"(.+)(Webhook|Query)Secrets", parameter).groups()
-        variable = function(template)["Environment"]["Variables"][f"{prefixes[stem]}_{kind.upper()}_SECRETS_ARN"]
+        variable = function(template)["Environment"]["Variables"][variable_of[parameter] + "_ARN"]
         assert variable["Fn::If"][:2] == ["Has" + parameter, {"Ref": parameter + "Secret"}]
         assert {"Fn::If": ["Has" + parameter,
                            {"AWSSecretsManagerGetSecretValuePolicy": {"SecretArn": {"Ref": parameter + "Secret"}}},
@@ -382,3 +399,221 @@ def test_the_alert_state_table_is_on_by_default_and_the_function_reaches_it_alon
         "Resource": {"Fn::GetAtt": ["AlertStateTable", "Arn"]},
     }]
     assert "dynamodb:*" not in TEMPLATE
+
+
+def evaluate(template: dict, value, given: dict):
+    """`value` as CloudFormation would resolve it with the parameters `given` (the others at their
+    defaults): conditions evaluated, AWS::NoValue as None, a resource as "<its name>"."""
+    def condition(name):
+        return evaluate(template, template["Conditions"][name], given)
+    if isinstance(value, list):
+        return [evaluate(template, item, given) for item in value]
+    if not isinstance(value, dict) or len(value) != 1:
+        return value
+    (key, arg), = value.items()
+    if key == "Ref":
+        if arg == "AWS::NoValue":
+            return None
+        if arg in template["Parameters"]:
+            return given.get(arg, template["Parameters"][arg].get("Default"))
+        return f"<{arg}>"
+    if key == "Condition":
+        return condition(arg)
+    if key == "Fn::If":
+        return evaluate(template, arg[1] if condition(arg[0]) else arg[2], given)
+    if key == "Fn::Equals":
+        left, right = evaluate(template, arg, given)
+        return str(left) == str(right)
+    if key == "Fn::Not":
+        return not evaluate(template, arg[0], given)
+    if key == "Fn::Or":
+        return any(evaluate(template, arg, given))
+    if key == "Fn::And":
+        return all(evaluate(template, arg, given))
+    return value
+
+
+def environment(template: dict, **given) -> dict:
+    """The function's environment with the parameters `given`, variables set to NoValue left out."""
+    variables = function(template)["Environment"]["Variables"]
+    resolved = {name: evaluate(template, value, given) for name, value in variables.items()}
+    return {name: value for name, value in resolved.items() if value is not None}
+
+
+def reads(template: dict, **given) -> list:
+    """What the function may GetSecretValue on, with the parameters `given`."""
+    found = []
+    for policy in function(template)["Policies"]:
+        resolved = evaluate(template, policy, given)
+        if isinstance(resolved, dict) and "AWSSecretsManagerGetSecretValuePolicy" in resolved:
+            found.append(evaluate(template, resolved["AWSSecretsManagerGetSecretValuePolicy"]["SecretArn"], given))
+    return found
+
+
+ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:alertmanager-{}-AbCdEf"
+
+
+@pytest.mark.parametrize("parameter, variable, kind", [
+    ("AlertmanagerBearerTokens", "ALERTMANAGER_BEARER_TOKENS", "bearer tokens"),
+    ("AlertmanagerBasicAuth", "ALERTMANAGER_BASIC_AUTH", "user:password entries"),
+])
+def test_each_alertmanager_credential_goes_from_its_parameter_to_its_secret_its_arn_variable_and_its_read(
+        parameter, variable, kind):
+    """Alertmanager authenticates with a credential, not a signature: its two variables are the
+    registry's, each with the parts <P>_WEBHOOK_SECRETS has, and there is no AlertmanagerWebhookSecrets."""
+    template = yaml_parse(render(REGISTRY))
+    parameters = template["Parameters"]
+    assert parameters[parameter]["NoEcho"] is True and parameters[parameter]["Default"] == ""
+    assert kind in parameters[parameter]["Description"] and "signing" not in parameters[parameter]["Description"]
+    assert parameters[parameter + "Arn"]["AllowedPattern"] == parameters["AtlasWebhookSecretsArn"]["AllowedPattern"]
+    assert f"Set {parameter} or {parameter}Arn, not both." in json.dumps(template["Rules"][parameter + "OneSource"])
+    secret = template["Resources"][parameter + "Secret"]
+    assert (secret["Type"], secret["Condition"]) == ("AWS::SecretsManager::Secret", "Has" + parameter)
+    assert secret["Properties"]["SecretString"] == {"Ref": parameter}
+    assert not {name for name in list(parameters) + list(template["Resources"]) + list(template["Conditions"])
+                if "AlertmanagerWebhookSecrets" in name}
+
+    # Given as a value: the stack's secret, named by <VAR>_ARN, readable; the value itself nowhere.
+    token = "test-alertmanager-credential"
+    given = {parameter: token}
+    assert environment(template, **given)[variable + "_ARN"] == f"<{parameter}Secret>"
+    assert reads(template, **given) == [f"<{parameter}Secret>"]
+    assert token not in json.dumps(environment(template, **given))
+    # Given as an ARN: that secret, named and readable, and no secret of the stack's.
+    given = {parameter + "Arn": ARN.format(parameter)}
+    assert environment(template, **given)[variable + "_ARN"] == ARN.format(parameter)
+    assert reads(template, **given) == [ARN.format(parameter)]
+    # Neither: no variable, no read.
+    assert variable + "_ARN" not in environment(template)
+    assert reads(template) == []
+    assert not any(name.startswith("ALERTMANAGER_") for name in environment(template))
+
+
+def test_alertmanagers_descriptions_say_what_its_credentials_are():
+    parameters = yaml_parse(render(REGISTRY))["Parameters"]
+    assert "Authorization: Bearer <token>" in parameters["AlertmanagerBearerTokens"]["Description"]
+    assert "user:password" in parameters["AlertmanagerBasicAuth"]["Description"]
+    assert "no Authorization header at all" in parameters["AlertmanagerAllowUnsigned"]["Description"]
+    # Either credential alone turns Alertmanager on, so neither says that its being empty turns it off.
+    for name in ("AlertmanagerBearerTokens", "AlertmanagerBasicAuth"):
+        assert "Empty = off." not in parameters[name]["Description"]
+    assert "signed" not in yaml_parse(render(REGISTRY))["Outputs"]["AlertmanagerWebhookUrl"]["Description"]
+
+
+def test_alertmanager_adds_its_credentials_and_nothing_else():
+    before = yaml_parse(render(without("alertmanager")))
+    after = yaml_parse(render(REGISTRY))
+    rest, parts = provider_parts(after, "Alertmanager", "ALERTMANAGER")
+    assert rest == provider_parts(before, "Alertmanager", "ALERTMANAGER")[0]
+    credentials = ("BearerTokens", "BasicAuth")
+    assert set(parts["Parameters"]) == {"AlertmanagerAllowUnsigned", *(f"Alertmanager{c}{arn}" for c in credentials
+                                                                       for arn in ("", "Arn"))}
+    assert set(parts["Variables"]) == {"ALERTMANAGER_ALLOW_UNSIGNED", "ALERTMANAGER_BEARER_TOKENS_ARN",
+                                       "ALERTMANAGER_BASIC_AUTH_ARN"}
+    assert set(parts["Rules"]) == {f"Alertmanager{c}OneSource" for c in credentials}
+    assert set(parts["Resources"]) == {f"Alertmanager{c}Secret" for c in credentials}
+    assert len(parts["Policies"]) == 4
+
+
+def test_grafana_adds_its_timestamp_and_header_parameters_and_nothing_else():
+    before = yaml_parse(render(without("grafana")))
+    after = yaml_parse(render(REGISTRY))
+    rest, parts = provider_parts(after, "Grafana", "GRAFANA")
+    assert rest == provider_parts(before, "Grafana", "GRAFANA")[0]
+    assert set(parts["Parameters"]) == {"Grafana" + s for s in ("WebhookSecrets", "WebhookSecretsArn", "AllowUnsigned",
+                                                                "RequireTimestamp", "SignatureHeader", "TimestampHeader")}
+    assert set(parts["Variables"]) == {"GRAFANA_" + s for s in ("ALLOW_UNSIGNED", "WEBHOOK_SECRETS_ARN", "REQUIRE_TIMESTAMP",
+                                                                "SIGNATURE_HEADER", "TIMESTAMP_HEADER")}
+
+
+def test_only_a_provider_with_an_optional_timestamp_gets_the_timestamp_and_header_parameters():
+    template = yaml_parse(render(REGISTRY))
+    for provider in REGISTRY:
+        stem = "".join(word.capitalize() for word in provider["slug"].split("-"))
+        offered = {stem + s in template["Parameters"] for s in ("RequireTimestamp", "SignatureHeader", "TimestampHeader")}
+        assert offered == {provider["optional_timestamp"]}, provider["slug"]
+    assert [p["slug"] for p in REGISTRY if p["optional_timestamp"]] == ["grafana"]
+
+
+def test_grafanas_parameters_default_to_a_required_timestamp_and_grafanas_header_names():
+    parameters = yaml_parse(render(REGISTRY))["Parameters"]
+    require = parameters["GrafanaRequireTimestamp"]
+    assert (require["Default"], require["AllowedValues"]) == ("true", ["false", "true"])
+    # The secure default refuses Grafana's default contact point (no timestamp header): say how to set it.
+    for part in ("set the contact point's HMAC timestamp header to X-Grafana-Alerting-Timestamp",
+                 "401 timestamp_required", "GRAFANA_REQUIRE_TIMESTAMP"):
+        assert part in require["Description"]
+    for which, default in (("Signature", "X-Grafana-Alerting-Signature"), ("Timestamp", "X-Grafana-Alerting-Timestamp")):
+        parameter = parameters[f"Grafana{which}Header"]
+        assert parameter["Default"] == ""
+        assert f"Empty = {default}." in parameter["Description"]
+        assert f"GRAFANA_{which.upper()}_HEADER" in parameter["Description"]
+        pattern = parameter["AllowedPattern"]
+        for name in ("", default, "X-Signature", "x_sig.1"):
+            assert re.fullmatch(pattern, name), name
+        for name in ("X Signature", "X-Sig:", "X-Sig\n"):
+            assert not re.fullmatch(pattern, name), name
+
+
+def test_grafanas_variables_reach_the_function_only_when_they_say_something():
+    template = yaml_parse(render(REGISTRY))
+    # Unused, Grafana gets no variable at all, though GrafanaRequireTimestamp defaults to "true".
+    assert not [name for name in environment(template) if name.startswith("GRAFANA_")]
+    secret = {"GrafanaWebhookSecrets": "test-grafana-secret"}
+    # Configured by its secret, its ARN or AllowUnsigned, it is told to require the timestamp, or not.
+    for configured in (secret, {"GrafanaWebhookSecretsArn": ARN.format("grafana")}, {"GrafanaAllowUnsigned": "true"}):
+        assert environment(template, **configured)["GRAFANA_REQUIRE_TIMESTAMP"] == "true"
+        assert environment(template, **configured, GrafanaRequireTimestamp="false")["GRAFANA_REQUIRE_TIMESTAMP"] == "false"
+    # The header names only when given; empty keeps the function's defaults.
+    assert not {"GRAFANA_SIGNATURE_HEADER", "GRAFANA_TIMESTAMP_HEADER"} & set(environment(template, **secret))
+    renamed = environment(template, **secret, GrafanaSignatureHeader="X-Sig", GrafanaTimestampHeader="X-Time")
+    assert (renamed["GRAFANA_SIGNATURE_HEADER"], renamed["GRAFANA_TIMESTAMP_HEADER"]) == ("X-Sig", "X-Time")
+
+
+def test_with_every_parameter_at_its_default_no_provider_gets_a_variable():
+    template = yaml_parse(render(REGISTRY))
+    prefixes = tuple(p["env_prefix"] + "_" for p in REGISTRY)
+    assert [name for name in environment(template) if name.startswith(prefixes)] == []
+
+
+def test_alert_labels_reach_the_function_only_when_given():
+    template = yaml_parse(render(REGISTRY))
+    parameter = template["Parameters"]["AlertLabels"]
+    assert parameter["Default"] == "" and "ALERT_LABELS" in parameter["Description"]
+    assert "ALERT_LABELS" not in environment(template)
+    assert environment(template, AlertLabels="team,cluster")["ALERT_LABELS"] == "team,cluster"
+    # What src/config.rs accepts: up to 10 names, none empty or with "=" in it.
+    for labels in ("", "team", "team,cluster", "team, cluster", "alert name", ",".join("abcdefghij")):
+        assert re.fullmatch(parameter["AllowedPattern"], labels), labels
+    for labels in (",".join("abcdefghijk"), "team,", ",team", "team,,cluster", "team=orders", " team"):
+        assert not re.fullmatch(parameter["AllowedPattern"], labels), labels
+
+
+def test_the_docs_name_the_secret_parameters_the_template_has():
+    """docs/deploying.md's `parameters Secrets` list (scripts/gen-docs) names each credential's
+    parameter as this script does."""
+    loader = importlib.machinery.SourceFileLoader("gen_docs", str(ROOT / "scripts" / "gen-docs"))
+    gen_docs = importlib.util.module_from_spec(importlib.util.spec_from_loader("gen_docs", loader))
+    loader.exec_module(gen_docs)
+    listed = gen_docs.render("parameters", "Secrets", REGISTRY, ROOT / "docs" / "deploying.md")
+    template = yaml_parse(render(REGISTRY))
+    assert re.findall(r"`([A-Za-z]+)`", listed) == [p for p in secret_parameters(template)
+                                                   if not p.endswith("QuerySecrets")]
+    assert "`AlertmanagerBearerTokens`, `AlertmanagerBasicAuth`" in (ROOT / "docs" / "deploying.md").read_text()
+
+
+@pytest.mark.parametrize("change, complaint", [
+    ({"secret_variables": [{"variable": "ALERTMANAGER_TOKENS", "kind": "magic"}]}, "kind 'magic'"),
+    ({"secret_variables": [{"variable": "PROMETHEUS_TOKENS", "kind": "bearer"}]}, "not of the form ALERTMANAGER_NAME"),
+    ({"secret_variables": [{"variable": "ALERTMANAGER_QUERY_SECRETS", "kind": "signing"}]}, "offered by 'query_secrets'"),
+    ({"secret_variables": [{"variable": "ALERTMANAGER_A", "kind": "basic"}] * 2}, "ALERTMANAGER_A more than once"),
+    ({"secret_variables": []}, "'secret_variables' must be a non-empty JSON array"),
+    ({"optional_timestamp": True, "signed_headers": []}, "'optional_timestamp' needs the timestamp header"),
+    ({"optional_timestamp": "yes"}, "'optional_timestamp' must be true or false"),
+    ({"secret_variables": [{"variable": "ALERTMANAGER_ALLOW_UNSIGNED", "kind": "bearer"}]},
+     "parameter AlertmanagerAllowUnsigned twice"),
+])
+def test_credential_variables_it_cannot_generate_from_are_refused(change, complaint):
+    alertmanager = next(p for p in REGISTRY if p["slug"] == "alertmanager")
+    with pytest.raises(gen_template.SpecError, match=re.escape(complaint)):
+        gen_template.providers_from(without("alertmanager") + [{**alertmanager, **change}])

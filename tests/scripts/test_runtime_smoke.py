@@ -15,6 +15,9 @@ def test_the_function_gets_none_of_this_shells_configuration(monkeypatch):
     for provider in REGISTRY:
         monkeypatch.setenv(provider["env_prefix"] + "_WEBHOOK_SECRETS", "from-the-shell")
         monkeypatch.setenv(provider["env_prefix"] + "_ALLOW_UNSIGNED", "from-the-shell")
+        for credential in provider.get("secret_variables") or []:  # ALERTMANAGER_BEARER_TOKENS, …
+            monkeypatch.setenv(credential["variable"], "from-the-shell")
+            monkeypatch.setenv(credential["variable"] + "_ARN", "from-the-shell")
     for name in ("ATLAS_API_CLIENT_ID", "ALERT_ROUTES", "FALLBACK_QUEUE_URL", "AWS_PROFILE"):
         monkeypatch.setenv(name, "from-the-shell")
     monkeypatch.setenv("UNRELATED", "kept")
