@@ -18,13 +18,14 @@ gen_docs = importlib.util.module_from_spec(_spec)
 _loader.exec_module(gen_docs)
 
 REGISTRY_FILE = ROOT / "tests" / "scripts" / "data" / "providers.json"
-REGISTRY = json.loads(REGISTRY_FILE.read_text())
-# A provider the registry does not have yet, with a credential that is not a signature.
-ALERTMANAGER = dict(REGISTRY[0], slug="alertmanager", name="Prometheus Alertmanager",
-                    env_prefix="ALERTMANAGER", signature_header="Authorization", signed_headers=[],
+# The registry's first four providers: the lists below end with Standard Webhooks.
+REGISTRY = json.loads(REGISTRY_FILE.read_text())[:4]
+# A provider no registry has, with a credential that is not a signature.
+NEW_PROVIDER = dict(REGISTRY[0], slug="opsgenie", name="Opsgenie Relay",
+                    env_prefix="OPSGENIE", signature_header="Authorization", signed_headers=[],
                     scheme="Bearer <token> or Basic <user:password>", query_secrets=False,
-                    secret_variables=[{"variable": "ALERTMANAGER_BEARER_TOKENS", "kind": "bearer"},
-                                      {"variable": "ALERTMANAGER_BASIC_AUTH", "kind": "basic"}])
+                    secret_variables=[{"variable": "OPSGENIE_BEARER_TOKENS", "kind": "bearer"},
+                                      {"variable": "OPSGENIE_BASIC_AUTH", "kind": "basic"}])
 PAGE = ROOT / "docs" / "example.md"
 KINDS = ["slugs", "prefixes", "names", "links", "variables", "parameters AllowUnsigned", "parameters Secrets"]
 
@@ -55,23 +56,23 @@ def test_the_pages_that_list_providers_have_their_markers():
 def test_a_new_provider_appears_in_every_kind_of_list():
     text = "\n".join(span(kind) for kind in KINDS) + "\n" + span("table", "\n") + "\n"
     before = gen_docs.regenerate(text, REGISTRY, PAGE)
-    after = gen_docs.regenerate(before, REGISTRY + [ALERTMANAGER], PAGE)
-    assert gen_docs.regenerate(after, REGISTRY + [ALERTMANAGER], PAGE) == after
+    after = gen_docs.regenerate(before, REGISTRY + [NEW_PROVIDER], PAGE)
+    assert gen_docs.regenerate(after, REGISTRY + [NEW_PROVIDER], PAGE) == after
     assert gen_docs.regenerate(after, REGISTRY, PAGE) == before
     lines = after.splitlines()
-    assert lines[0].endswith("`monte-carlo`, `standard-webhooks` or `alertmanager`" + gen_docs.END)
-    assert "`STANDARD_WEBHOOKS` or `ALERTMANAGER`" in lines[1]
-    assert "Standard Webhooks and Prometheus Alertmanager" in lines[2]
-    assert "[Prometheus Alertmanager](providers.md#alertmanager)" in lines[3]
+    assert lines[0].endswith("`monte-carlo`, `standard-webhooks` or `opsgenie`" + gen_docs.END)
+    assert "`STANDARD_WEBHOOKS` or `OPSGENIE`" in lines[1]
+    assert "Standard Webhooks and Opsgenie Relay" in lines[2]
+    assert "[Opsgenie Relay](providers.md#opsgenie)" in lines[3]
     assert "[Standard Webhooks](standard-webhooks.md)" in lines[3]  # a provider with a page of its own
-    assert "`ALERTMANAGER_BEARER_TOKENS`, `ALERTMANAGER_BASIC_AUTH`" in lines[4]
+    assert "`OPSGENIE_BEARER_TOKENS`, `OPSGENIE_BASIC_AUTH`" in lines[4]
     assert "`APP_SERVICES_QUERY_SECRETS`" in lines[4]
-    assert "`AlertmanagerAllowUnsigned`" in lines[5]
-    assert "`AlertmanagerBearerTokens`, `AlertmanagerBasicAuth`" in lines[6]
+    assert "`OpsgenieAllowUnsigned`" in lines[5]
+    assert "`OpsgenieBearerTokens`, `OpsgenieBasicAuth`" in lines[6]
     assert "QuerySecrets" not in lines[6]
-    row = next(line for line in lines if line.startswith("| `alertmanager`"))
+    row = next(line for line in lines if line.startswith("| `opsgenie`"))
     assert "`Authorization`: `Bearer <token> or Basic <user:password>`" in row
-    assert "[its section](providers.md#alertmanager)" in row
+    assert "[its section](providers.md#opsgenie)" in row
 
 
 def test_links_are_relative_to_the_page_they_are_on():

@@ -40,29 +40,29 @@ def test_every_provider_has_its_samples_in_registry_order():
 
 
 def test_a_provider_without_a_directory_is_an_error_naming_it():
-    grafana = dict(REGISTRY[0], slug="grafana", env_prefix="GRAFANA")
-    with pytest.raises(samples.SamplesError, match=r"grafana has no samples directory events/payloads/grafana/"):
-        samples.load(REGISTRY + [grafana])
+    opsgenie = dict(REGISTRY[0], slug="opsgenie", env_prefix="OPSGENIE")
+    with pytest.raises(samples.SamplesError, match=r"opsgenie has no samples directory events/payloads/opsgenie/"):
+        samples.load(REGISTRY + [opsgenie])
 
 
 def test_a_provider_directory_must_describe_every_body_and_name_a_seed(tmp_path):
-    provider = {"slug": "grafana"}
+    provider = {"slug": "opsgenie"}
     write(tmp_path / "cases.json", {"payloads": {}, "cases": []})
-    write(tmp_path / "grafana" / "grafana-group.json", "{}")
-    write(tmp_path / "grafana" / "cases.json", {"seed": "grafana-group.json", "payloads": {}, "cases": []})
-    with pytest.raises(samples.SamplesError, match=r"describe \['grafana-group.json'\]"):
+    write(tmp_path / "opsgenie" / "opsgenie-group.json", "{}")
+    write(tmp_path / "opsgenie" / "cases.json", {"seed": "opsgenie-group.json", "payloads": {}, "cases": []})
+    with pytest.raises(samples.SamplesError, match=r"describe \['opsgenie-group.json'\]"):
         samples.load_one(provider, tmp_path)
-    write(tmp_path / "grafana" / "cases.json",
-          {"seed": "grafana-other.json", "payloads": {"grafana-group.json": "a group"}, "cases": []})
+    write(tmp_path / "opsgenie" / "cases.json",
+          {"seed": "opsgenie-other.json", "payloads": {"opsgenie-group.json": "a group"}, "cases": []})
     with pytest.raises(samples.SamplesError, match='"seed" must name one of its "payloads"'):
         samples.load_one(provider, tmp_path)
-    write(tmp_path / "grafana" / "cases.json",
-          {"seed": "grafana-group.json", "payloads": {"grafana-group.json": "a group"}, "cases": [],
+    write(tmp_path / "opsgenie" / "cases.json",
+          {"seed": "opsgenie-group.json", "payloads": {"opsgenie-group.json": "a group"}, "cases": [],
            "notes": "?"})
     with pytest.raises(samples.SamplesError, match=r"unknown keys \['notes'\]"):
         samples.load_one(provider, tmp_path)
-    write(tmp_path / "grafana" / "cases.json",
-          {"seed": "grafana-group.json", "payloads": {"grafana-group.json": "a group"}, "cases": []})
+    write(tmp_path / "opsgenie" / "cases.json",
+          {"seed": "opsgenie-group.json", "payloads": {"opsgenie-group.json": "a group"}, "cases": []})
     loaded = samples.load([provider], tmp_path)
     assert loaded[0].seed_body() == b"{}" and loaded[1].slug is None
     # A directory of no provider in the registry is a leftover, not silently skipped.
@@ -143,10 +143,10 @@ def test_secret_variables_configure_test_env_instead(tmp_path):
 
 
 def test_a_registry_provider_without_samples_stops_gen_events(tmp_path):
-    grafana = dict(REGISTRY[0], slug="grafana", env_prefix="GRAFANA")
-    done, out = gen_events_with(tmp_path, REGISTRY + [grafana])
+    opsgenie = dict(REGISTRY[0], slug="opsgenie", env_prefix="OPSGENIE")
+    done, out = gen_events_with(tmp_path, REGISTRY + [opsgenie])
     assert done.returncode != 0
-    assert "grafana has no samples directory events/payloads/grafana/" in done.stderr
+    assert "opsgenie has no samples directory events/payloads/opsgenie/" in done.stderr
     assert not out.exists() or not list(out.glob("*.json"))
 
 
