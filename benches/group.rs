@@ -120,7 +120,10 @@ async fn measure<P: Publisher>(
         answer = format!(
             "{} {} ({events} events)",
             response.status().as_u16(),
-            parsed["status"].as_str().or(parsed["error"].as_str()).unwrap_or_default()
+            parsed["status"]
+                .as_str()
+                .or(parsed["error"].as_str())
+                .unwrap_or_default()
         );
     }
     times.sort();
@@ -188,9 +191,12 @@ fn main() {
             next += n * size;
             let base = next;
             rows.push(
-                measure(format!("{size} alerts, state on (new alerts)"), &stateful, n, |i| {
-                    group(base + i * size, size)
-                })
+                measure(
+                    format!("{size} alerts, state on (new alerts)"),
+                    &stateful,
+                    n,
+                    |i| group(base + i * size, size),
+                )
                 .await,
             );
             next += n * size;
@@ -209,9 +215,8 @@ fn main() {
     });
     drop(moto);
 
-    let mut table = String::from(
-        "| group | median | slowest | answer |\n| --- | ---: | ---: | --- |\n",
-    );
+    let mut table =
+        String::from("| group | median | slowest | answer |\n| --- | ---: | ---: | --- |\n");
     for row in &rows {
         table.push_str(&format!(
             "| {} | {:.1} ms | {:.1} ms | {} |\n",

@@ -1,5 +1,6 @@
-//! A webhook: the stages of `pipeline` in their order, `admit` → `normalize` → `deliver` →
-//! `respond`; and a fallback-queue batch, handed to `redrive`. No provider logic lives here.
+//! A webhook: the stages of `pipeline` in their order, `admit` → `normalize` → `remember` →
+//! `deliver` → `respond`, the middle three once per alert (a group's alerts a bounded number at a
+//! time); and a fallback-queue batch, handed to `redrive`. No provider logic lives here.
 
 use std::time::{Duration, Instant};
 
@@ -247,28 +248,28 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             arrival.received,
         )
         .await;
-        let mut telling = Telling {
+        let mut recalled = Recalled::default();
+        let result = match event {
+            Ok(event) => self.deliver(event, arrival, permits, &mut recalled).await,
+            Err(unreadable) => Err(unreadable.into()),
+        };
+        Telling {
             event_id,
             assessment,
             status_conflict,
-            targets: None,
-            state_fallback: None,
-            result: Ok(Answer::Suppressed { reason: "" }),
-        };
-        telling.result = match event {
-            Ok(event) => self.deliver(event, arrival, permits, &mut telling).await,
-            Err(unreadable) => Err(unreadable.into()),
-        };
-        telling
+            targets: recalled.targets,
+            state_fallback: recalled.state_fallback,
+            result,
+        }
     }
 
-    /// An event's state decision and publishes; what state learns goes into `telling`.
+    /// An event's state decision and publishes; what state learns goes into `recalled`.
     async fn deliver(
         &self,
         mut event: Event<'_>,
         arrival: &Arrival<'_, '_>,
         permits: Option<&Semaphore>,
-        telling: &mut Telling,
+        recalled: &mut Recalled,
     ) -> Result<Answer, Failed> {
         let routes = &self.settings.routes;
         let (outbox, claim) = match &self.memory {
@@ -299,7 +300,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                     .await
                 {
                     Recall::Fallback(reason) => {
-                        telling.state_fallback = Some(reason);
+                        recalled.state_fallback = Some(reason);
                         (routes.outbox(&event).map_err(Unreadable::from)?, None)
                     }
                     Recall::InProgress { retry_after } => {
@@ -310,7 +311,7 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                         lifecycle,
                         claim,
                     } => {
-                        telling.targets = Some(targets_label(&outcomes));
+                        recalled.targets = Some(targets_label(&outcomes));
                         event.lifecycle = Some(lifecycle);
                         let selected: Vec<bool> =
                             outcomes.iter().map(TargetOutcome::notifies).collect();
@@ -387,6 +388,13 @@ struct Arrival<'r, 'l> {
     /// When the request was received (the clock's), and the request time it claims (seconds).
     received: OffsetDateTime,
     now: i64,
+}
+
+/// What alert state said of an event: each target's outcome, or why it could not be asked.
+#[derive(Default)]
+struct Recalled {
+    targets: Option<String>,
+    state_fallback: Option<&'static str>,
 }
 
 /// What one alert's stages learned, and how it ended.
