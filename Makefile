@@ -27,7 +27,8 @@ REGISTRY := $(if $(PROVIDERS_JSON),--providers-json $(PROVIDERS_JSON),$(TARGET_D
 # The checked-in copy of `alert-relay-sign providers --json` the script tests read (make providers-json).
 PROVIDERS_FILE := tests/scripts/data/providers.json
 # Every Rust file of the crate, for rustfmt: cargo fmt misses a file whose `mod` it cannot see
-# (one declared inside a macro, such as the provider registry's), so no provider is listed by hand.
+# (one declared inside a macro), so nothing is listed by hand; the providers' `mod` lines sit
+# outside `registry!` so that `cargo fmt` reaches them too.
 RUST_SOURCES = $(shell find src -name '*.rs' | LC_ALL=C sort)
 
 .PHONY: help venv fmt lint check oracles test e2e events events-check template template-check docs docs-check providers-json providers-json-check generate run sam-run sam-local sam-local-if-docker script-tests build package-check deploy template-lint fuzz fuzz-smoke clean

@@ -730,3 +730,43 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn a_group_without_alerts_tells_nobody_and_says_so() {
+    let (relay, recording) = common::relay();
+    let (status, body) = send(&relay, &grafana(r#"{"alerts":[],"receiver":"r"}"#)).await;
+    assert_eq!(
+        (status, body),
+        (
+            200,
+            json!({"status": "suppressed", "reason": "no_alerts", "events": []})
+        )
+    );
+    assert!(recording.messages().is_empty());
+}
+
+#[tokio::test]
+async fn under_state_the_log_line_says_why_each_alert_went_where() {
+    let capture = LogCapture::default();
+    let writer = capture.clone();
+    let _guard =
+        tracing::subscriber::set_default(logging::subscriber_at("info", move || writer.clone()));
+    tracing::callsite::rebuild_interest_cache();
+    let table = MemoryTable::default();
+    let relay = stateful(Recording::default(), &table);
+    let (_, body) = send(&relay, &grafana(MIXED)).await;
+    let line: Value = capture
+        .text()
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["message"] == "request")
+        .unwrap();
+    let targets = line["alert_targets"].as_str().unwrap();
+    let ids = answered_ids(&body);
+    // db-1 (warning): the default topic and the team's, not paging.
+    assert!(
+        targets.contains(&format!("{}: default=notified 1=", &ids[0][..8])),
+        "{targets}"
+    );
+    assert_eq!(targets.matches("default=notified").count(), 3, "{targets}");
+}

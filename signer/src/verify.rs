@@ -8,7 +8,6 @@
 
 use std::fmt::Write as _;
 
-use alert_relay::Secret;
 use alert_relay::pipeline::{Admission, Failed, Rejection, Unreadable, admit};
 use alert_relay::providers::{
     AuthError, Credential, Inbound, InvalidCredential, Provider, ProviderConfig, SecretForm,
@@ -178,27 +177,61 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_env(args: &VerifyArgs) -> Result<Settings, LoadError> {
-        // Signing secrets as the provider writes them (`whsec_…`, say); query secrets as text.
-        let form = args.provider.0.spec().secrets;
-        let read = |vars: &[String], form: SecretForm| -> Result<Vec<Secret>, LoadError> {
-            vars.iter()
-                .map(|var| match std::env::var(var) {
-                    Err(_) => Err(LoadError::Unset(var.clone())),
-                    Ok(value) if value.is_empty() => Err(LoadError::Empty(var.clone())),
-                    Ok(value) => form
-                        .read(&value)
-                        .map_err(|reason| LoadError::Form(var.clone(), reason)),
-                })
-                .collect()
+        // Signing secrets as the provider writes them (`whsec_…`, say); query secrets as text. A
+        // provider whose credentials come in several forms (Alertmanager's bearer tokens and
+        // `user:password` entries) gets each secret in every form it can be read in, each named
+        // by its variable.
+        let spec = args.provider.0.spec();
+        let mut forms: Vec<SecretForm> = Vec::new();
+        for (_, form) in spec.secret_variables() {
+            if !forms.contains(&form) {
+                forms.push(form);
+            }
+        }
+        let value = |var: &String| match std::env::var(var) {
+            Err(_) => Err(LoadError::Unset(var.clone())),
+            Ok(value) if value.is_empty() => Err(LoadError::Empty(var.clone())),
+            Ok(value) => Ok(value),
         };
+        let mut webhook_secrets = Vec::new();
+        let mut signing = Vec::new();
+        for var in &args.secret_env {
+            let value = value(var)?;
+            let mut first_error = None;
+            for form in &forms {
+                match form.read(&value) {
+                    Ok(secret) => {
+                        webhook_secrets.push(secret);
+                        signing.push(var.clone());
+                    }
+                    Err(reason) => {
+                        first_error.get_or_insert(reason);
+                    }
+                }
+            }
+            if !signing.contains(var) {
+                let reason = first_error.unwrap_or("cannot be read");
+                return Err(LoadError::Form(var.clone(), reason));
+            }
+        }
+        let query_secrets = args
+            .query_secret_env
+            .iter()
+            .map(|var| {
+                let value = value(var)?;
+                SecretForm::TEXT
+                    .read(&value)
+                    .map_err(|reason| LoadError::Form(var.clone(), reason))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Settings {
             config: ProviderConfig {
-                webhook_secrets: read(&args.secret_env, form)?,
-                query_secrets: read(&args.query_secret_env, SecretForm::TEXT)?,
+                webhook_secrets,
+                query_secrets,
                 allow_unsigned: args.allow_unsigned,
                 ..ProviderConfig::default()
             },
-            signing: args.secret_env.clone(),
+            signing,
             query: args.query_secret_env.clone(),
         })
     }

@@ -731,3 +731,34 @@ fn reencoding_of_a_body_that_ended_with_a_newline_is_diagnosed() {
         run.stdout
     );
 }
+
+/// Alertmanager's credentials come in two forms: a `--secret-env` is read in each, so that a
+/// `user:password` entry checks a Basic header and a token a Bearer one.
+#[test]
+fn alertmanager_credentials_verify_in_either_form() {
+    let body = payload("alertmanager/alertmanager-group.json");
+    let basic = Capture::signed(
+        "alertmanager",
+        "prometheus:test-basic-secret",
+        &body,
+        &["--form", "basic"],
+    );
+    let run = basic.verify(
+        "alertmanager",
+        &["test-bearer-token", "prometheus:test-basic-secret"],
+        &[],
+    );
+    assert_eq!(run.code, 0, "{}", run.stdout);
+    assert_eq!(
+        run.first_line(),
+        "accepted: form=basic secret_index=2 ($SECRET_1)"
+    );
+    let bearer = Capture::signed("alertmanager", "test-bearer-token", &body, &[]);
+    let run = bearer.verify("alertmanager", &["test-bearer-token"], &[]);
+    assert_eq!(
+        run.first_line(),
+        "accepted: form=bearer secret_index=0 ($SECRET_0)"
+    );
+    let run = bearer.verify("alertmanager", &["prometheus:test-basic-secret"], &[]);
+    assert_eq!(run.code, 1, "{}", run.stdout);
+}

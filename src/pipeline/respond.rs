@@ -98,9 +98,10 @@ fn group_status(alerts: &[Told]) -> (StatusCode, &'static str, Option<Duration>)
         (StatusCode::CONFLICT, "in_progress", wait)
     } else if queued {
         (StatusCode::ACCEPTED, "queued", None)
-    } else if told || alerts.is_empty() {
+    } else if told {
         (StatusCode::OK, "published", None)
     } else {
+        // Every alert held back by alert state; or no alert at all (`no_alerts`).
         (StatusCode::OK, "suppressed", None)
     }
 }
@@ -370,7 +371,7 @@ fn respond_group(
     let reason = match name {
         "publish_failed" => first_reason("failed"),
         "in_progress" => Some("in_progress"),
-        "suppressed" => first_reason("suppressed"),
+        "suppressed" => first_reason("suppressed").or(Some("no_alerts")),
         _ => None,
     };
     let counted = match name {
@@ -434,10 +435,10 @@ fn respond_group(
     let elapsed_us = u64::try_from(outcome.elapsed.as_micros()).unwrap_or(u64::MAX);
     tracing::info!(
         provider,
-        outcome = if status.is_server_error() {
-            "failed"
-        } else {
-            name
+        outcome = match name {
+            "publish_failed" => "failed",
+            "in_progress" => "rejected",
+            _ => name,
         },
         status = status.as_u16(),
         reason,
@@ -447,18 +448,36 @@ fn respond_group(
         topics,
         failed_routes = (!failed_routes.is_empty()).then(|| failed_routes.join(",")),
         state_fallback = fallbacks.clone().next(),
+        alert_targets = alert_targets(alerts),
         form,
         secret_index,
         duration_us = elapsed_us,
         "request"
     );
     let events: Vec<serde_json::Value> = alerts.iter().map(Told::json).collect();
-    let body = if status.is_success() {
-        json!({"status": name, "events": events})
-    } else {
-        json!({"error": name, "events": events})
+    let body = match (status.is_success(), alerts.is_empty()) {
+        (true, true) => json!({"status": name, "reason": "no_alerts", "events": events}),
+        (true, false) => json!({"status": name, "events": events}),
+        (false, _) => json!({"error": name, "events": events}),
     };
     response(status, &body, wait)
+}
+
+/// Under alert state, each alert's targets by its event id's first 8 digits:
+/// `3f9a0c1e: default=notified 1=unchanged; 77b2…`, so that the one line still says why an alert
+/// of the group reached a topic or not.
+fn alert_targets(alerts: &[Told]) -> Option<String> {
+    let told: Vec<String> = alerts
+        .iter()
+        .filter_map(|a| {
+            let targets = a.targets.as_deref()?;
+            Some(format!(
+                "{}: {targets}",
+                a.event_id.get(..8).unwrap_or(&a.event_id)
+            ))
+        })
+        .collect();
+    (!told.is_empty()).then(|| told.join("; "))
 }
 
 /// The log line's `form` and `secret_index`: how the request proved itself.
