@@ -19,6 +19,9 @@ use serde_json::{Value, json};
 
 #[path = "../tests/common/moto.rs"]
 mod moto;
+
+#[path = "common/apigw.rs"]
+mod apigw;
 use moto::{Moto, create_state_table};
 
 const SECRET: &str = "bench-grafana-secret";
@@ -71,27 +74,7 @@ fn group(first: usize, count: usize) -> lambda_http::Request {
     let headers = Provider::Grafana
         .sign_body(SECRET.as_bytes(), body.as_bytes(), SignedForm::Timestamped)
         .unwrap();
-    let headers: serde_json::Map<String, Value> = headers
-        .into_iter()
-        .map(|(k, v)| (k.to_lowercase(), json!(v)))
-        .chain([("content-type".to_owned(), json!("application/json"))])
-        .collect();
-    let now_ms =
-        u64::try_from(time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000).unwrap();
-    let event = json!({
-        "version": "2.0", "routeKey": "POST /webhooks/{provider}", "rawPath": "/webhooks/grafana",
-        "rawQueryString": "", "headers": headers,
-        "requestContext": {
-            "accountId": "123456789012", "apiId": "bench", "domainName": "bench.example",
-            "domainPrefix": "bench",
-            "http": {"method": "POST", "path": "/webhooks/grafana", "protocol": "HTTP/1.1",
-                     "sourceIp": "192.0.2.10", "userAgent": "bench"},
-            "requestId": "bench", "routeKey": "POST /webhooks/{provider}", "stage": "$default",
-            "time": "15/Jan/2024:10:30:00 +0000", "timeEpoch": now_ms
-        },
-        "body": body, "isBase64Encoded": false
-    });
-    lambda_http::request::from_str(&event.to_string()).unwrap()
+    apigw::request("grafana", headers, body)
 }
 
 struct Row {

@@ -528,31 +528,6 @@ async fn a_record_is_refused_unless_each_route_names_its_own_topic() {
     );
 }
 
-/// Counts the publishes in flight, each held for a few turns of the scheduler.
-#[derive(Clone, Default)]
-struct InFlight {
-    now: Arc<Mutex<usize>>,
-    most: Arc<Mutex<usize>>,
-    total: Arc<Mutex<usize>>,
-}
-
-impl Publisher for InFlight {
-    async fn publish(&self, _: PublishRequest<'_>) -> Result<String, PublishError> {
-        {
-            let mut now = self.now.lock().unwrap();
-            *now += 1;
-            let mut most = self.most.lock().unwrap();
-            *most = (*most).max(*now);
-            *self.total.lock().unwrap() += 1;
-        }
-        for _ in 0..8 {
-            tokio::task::yield_now().await;
-        }
-        *self.now.lock().unwrap() -= 1;
-        Ok("id".into())
-    }
-}
-
 #[tokio::test]
 async fn a_batch_never_has_more_than_its_bound_of_publishes_in_flight() {
     let (sns, queue) = (Sns::default(), Queue::default());

@@ -52,6 +52,16 @@ fn on(recording: &Recording, topic: &str) -> Vec<Value> {
         .collect()
 }
 
+/// Each event's `status` in a group's answer, in order.
+fn statuses(body: &Value) -> Vec<&str> {
+    body["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["status"].as_str().unwrap())
+        .collect()
+}
+
 fn alert_ids(events: &[Value]) -> Vec<String> {
     let mut ids: Vec<String> = events
         .iter()
@@ -311,14 +321,8 @@ async fn a_failed_part_makes_the_group_202_when_queued_and_502_when_not() {
     let (status, body) = send(&relay, &grafana(MIXED)).await;
     assert_eq!(status, 502, "{body}");
     assert_eq!(body["error"], "publish_failed");
-    let statuses: Vec<&str> = body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["status"].as_str().unwrap())
-        .collect();
     // db-1 is not critical: it reached all its topics; the critical two did not reach paging.
-    assert_eq!(statuses, ["published", "failed", "failed"]);
+    assert_eq!(statuses(&body), ["published", "failed", "failed"]);
     assert_eq!(body["events"][1]["reason"], "sns_error");
 
     let queue = Queue::default();
@@ -326,13 +330,7 @@ async fn a_failed_part_makes_the_group_202_when_queued_and_502_when_not() {
     let (status, body) = send(&relay, &grafana(MIXED)).await;
     assert_eq!(status, 202, "{body}");
     assert_eq!(body["status"], "queued");
-    let statuses: Vec<&str> = body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["published", "queued", "queued"]);
+    assert_eq!(statuses(&body), ["published", "queued", "queued"]);
     // One fallback message per alert whose publishes failed, each naming only the paging route.
     let kept = queue.0.lock().unwrap().clone();
     assert_eq!(kept.len(), 2);
@@ -379,13 +377,7 @@ async fn each_alert_of_a_group_has_its_own_state() {
     next["alerts"][0]["endsAt"] = json!("2024-01-15T10:35:00Z");
     let (status, body) = send(&relay, &grafana(&next.to_string())).await;
     assert_eq!(status, 200, "{body}");
-    let statuses: Vec<&str> = body["events"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["status"].as_str().unwrap())
-        .collect();
-    assert_eq!(statuses, ["published", "suppressed", "suppressed"]);
+    assert_eq!(statuses(&body), ["published", "suppressed", "suppressed"]);
     let resolved = sent.messages()[told..]
         .iter()
         .map(|m| serde_json::from_str::<Value>(&m.body).unwrap())
@@ -395,31 +387,6 @@ async fn each_alert_of_a_group_has_its_own_state() {
     assert_eq!(resolved["data"]["lifecycle"]["previous_status"], "open");
     // Alert state times an episode by arrivals (docs/state.md): both came just now.
     assert!(resolved["data"]["lifecycle"]["duration_seconds"].is_u64());
-}
-
-/// Counts the publishes in flight, each held for a few turns of the scheduler.
-#[derive(Clone, Default)]
-struct InFlight {
-    now: Arc<Mutex<usize>>,
-    most: Arc<Mutex<usize>>,
-    total: Arc<Mutex<usize>>,
-}
-
-impl Publisher for InFlight {
-    async fn publish(&self, _: PublishRequest<'_>) -> Result<String, PublishError> {
-        {
-            let mut now = self.now.lock().unwrap();
-            *now += 1;
-            let mut most = self.most.lock().unwrap();
-            *most = (*most).max(*now);
-            *self.total.lock().unwrap() += 1;
-        }
-        for _ in 0..8 {
-            tokio::task::yield_now().await;
-        }
-        *self.now.lock().unwrap() -= 1;
-        Ok("id".into())
-    }
 }
 
 /// `count` firing alerts of one group, each its own instance.

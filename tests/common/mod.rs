@@ -554,3 +554,28 @@ pub fn markdown_rows(text: &str) -> Vec<std::collections::BTreeMap<String, Strin
     }
     rows
 }
+
+/// Counts the publishes in flight, each held for a few turns of the scheduler.
+#[derive(Clone, Default)]
+pub struct InFlight {
+    pub now: Arc<Mutex<usize>>,
+    pub most: Arc<Mutex<usize>>,
+    pub total: Arc<Mutex<usize>>,
+}
+
+impl Publisher for InFlight {
+    async fn publish(&self, _: PublishRequest<'_>) -> Result<String, PublishError> {
+        {
+            let mut now = self.now.lock().unwrap();
+            *now += 1;
+            let mut most = self.most.lock().unwrap();
+            *most = (*most).max(*now);
+            *self.total.lock().unwrap() += 1;
+        }
+        for _ in 0..8 {
+            tokio::task::yield_now().await;
+        }
+        *self.now.lock().unwrap() -= 1;
+        Ok("id".into())
+    }
+}
