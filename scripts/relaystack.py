@@ -591,11 +591,14 @@ def registry(signer: Path = TARGET_DIR / "debug" / "alert-relay-sign") -> list[d
 
 def time_signed(event_file: Path, providers: list[dict]) -> bool:
     """Whether a sample event's signature covers more than its body (Standard Webhooks: its id and
-    the time it was signed, the request time the event carries): replayed over HTTP today, such a
-    sample is a replay and refused; invoked as it is, it is accepted."""
+    the time it was signed; Grafana's timestamped form: the time), the request time the event
+    carries: replayed over HTTP today, such a sample is a replay and refused; invoked as it is, it
+    is accepted. A sample of such a provider without its signed headers (Grafana's body-only form)
+    is not."""
     event = json.loads(event_file.read_text())
     slug = (event.get("pathParameters") or {}).get("provider")
-    return any(p["slug"] == slug and p["signed_headers"] for p in providers)
+    carried = {name.lower() for name in (event.get("headers") or {})}
+    return any(p["slug"] == slug and carried & {h.lower() for h in p["signed_headers"]} for p in providers)
 
 
 def signed_now(event_file: Path, headers: dict, body: bytes, providers: list[dict],
