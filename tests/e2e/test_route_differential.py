@@ -45,13 +45,18 @@ def generated_bodies() -> list[bytes]:
 
 
 GROUP_SIZE = 50  # alerts per Alertmanager group
+MANY_LABELS = 40  # generated sets of several labels sent, beside every one-label set
+READ_WAIT = 120  # seconds to read a queue of a few hundred messages up to its end marker
 
 
 def labelled_groups() -> list[bytes]:
-    """Alertmanager groups (`version` 4) whose alerts carry every generated label set: each alert's
-    `labels` attribute is its set (at most ten, distinct names in name order, as the function
-    chooses them with ALERT_LABELS unset); status and fingerprint are each alert's own."""
-    sets = [s for s in fp.attribute_sets(seed=SEED, count=0) if fp.LABELS in s]
+    """Alertmanager groups (`version` 4) whose alerts carry the generated label sets (a one-label
+    set of every listed `name=value`, and the first MANY_LABELS sets of several labels):
+    each alert's `labels` attribute is its set (at most ten, distinct names in name order, as the
+    function chooses them with ALERT_LABELS unset); status and fingerprint are each alert's own."""
+    labelled = [s for s in fp.attribute_sets(seed=SEED, count=0) if fp.LABELS in s]
+    singles = {tuple(s[fp.LABELS]): s for s in labelled if len(s[fp.LABELS]) == 1}
+    sets = list(singles.values()) + [s for s in labelled if len(s[fp.LABELS]) > 1][:MANY_LABELS]
     alerts = []
     for n, attributes in enumerate(sets):
         labels = dict(entry.split("=", 1) for entry in attributes[fp.LABELS])
@@ -128,7 +133,7 @@ def test_routes_select_what_moto_subscriptions_select(groups, moto, signer, tmp_
     bodies = generated_bodies()
     labelled = labelled_groups()
     assert len(published) >= 10 and len(bodies) >= 30
-    assert sum(len(json.loads(g)["alerts"]) for g in labelled) >= 200
+    assert sum(len(json.loads(g)["alerts"]) for g in labelled) >= len(fp.LABEL_ENTRIES) + MANY_LABELS
 
     def headers_for(provider: str, secret: str, body: bytes, n: int) -> dict:
         path = tmp_path / f"{provider}-{n}.json"
@@ -172,15 +177,16 @@ def test_routes_select_what_moto_subscriptions_select(groups, moto, signer, tmp_
     compared = departures = labelled_pairs = 0
     for group in groups:
         alerts = {}
-        for message in moto.receive_until(group.everything, moto.publish_marker(group.default)):
+        for message in moto.receive_until(group.everything, moto.publish_marker(group.default), wait=READ_WAIT):
             # tables arrives as a String.Array (its JSON array); a filter reads its elements.
             alerts[json.loads(message["Body"])["id"]] = fp.from_sqs(message["MessageAttributes"])
         assert set(alerts) == expected[group.default], "the default topic's queue holds what was answered"
-        assert sum(fp.LABELS in a for a in alerts.values()) >= 200, "the labelled alerts arrived with labels"
+        assert sum(fp.LABELS in a for a in alerts.values()) >= len(fp.LABEL_ENTRIES) + MANY_LABELS, "the labelled alerts arrived with labels"
         for policy, subscription, route_topic, route_queue in zip(
                 group.policies, group.subscriptions, group.route_topics, group.route_queues):
-            by_route = received_ids(moto.receive_until(route_queue, moto.publish_marker(route_topic)))
-            by_subscription = received_ids(moto.receive_until(subscription, moto.send_marker(subscription)))
+            by_route = received_ids(moto.receive_until(route_queue, moto.publish_marker(route_topic), wait=READ_WAIT))
+            by_subscription = received_ids(moto.receive_until(subscription, moto.send_marker(subscription),
+                                                              wait=READ_WAIT))
             for event_id, attributes in alerts.items():
                 documented = fp.documented_matches(policy, attributes)
                 named = fp.departures_for(policy, attributes)
