@@ -591,34 +591,96 @@ def registry(signer: Path = TARGET_DIR / "debug" / "alert-relay-sign") -> list[d
 
 def time_signed(event_file: Path, providers: list[dict]) -> bool:
     """Whether a sample event's signature covers more than its body (Standard Webhooks: its id and
-    the time it was signed, the request time the event carries): replayed over HTTP today, such a
-    sample is a replay and refused; invoked as it is, it is accepted."""
+    the time it was signed; Grafana's timestamped form: the time), the request time the event
+    carries: replayed over HTTP today, such a sample is a replay and refused; invoked as it is, it
+    is accepted. A sample of such a provider without its signed headers (Grafana's body-only form)
+    is not."""
     event = json.loads(event_file.read_text())
     slug = (event.get("pathParameters") or {}).get("provider")
-    return any(p["slug"] == slug and p["signed_headers"] for p in providers)
+    carried = {name.lower() for name in (event.get("headers") or {})}
+    return any(p["slug"] == slug and carried & {h.lower() for h in p["signed_headers"]} for p in providers)
 
 
 def signed_now(event_file: Path, headers: dict, body: bytes, providers: list[dict],
                signer: Path = TARGET_DIR / "debug" / "alert-relay-sign") -> dict:
     """`headers` with the signature of a time-signed sample made again now, with the first test
-    secret of its provider (events/test.env): what its sender would send today."""
+    secret of its provider (events/test.env): what its sender would send today. Signed in the
+    provider's first form that writes every signed header the sample carries (Grafana's
+    timestamped form for a sample with `X-Grafana-Alerting-Timestamp`, its body-only form for one
+    without), so that no stale signed header is left beside the fresh signature."""
     event = json.loads(event_file.read_text())
     slug = (event.get("pathParameters") or {}).get("provider")
     provider = next(p for p in providers if p["slug"] == slug)
     secret = env_file_values(EVENTS / "test.env")[f"{provider['env_prefix']}_WEBHOOK_SECRETS"].split(",")[0]
+    carried = {name.lower() for name in headers} & {name.lower() for name in provider["signed_headers"]}
     with tempfile.NamedTemporaryFile(suffix=".json") as file:
         file.write(body)
         file.flush()
-        lines = subprocess.run(
-            [str(signer), "sign", "--provider", slug, "--secret-env", "ALERT_RELAY_SIGN_SECRET",
-             "--body", file.name],
-            env={**os.environ, "ALERT_RELAY_SIGN_SECRET": secret},
-            check=True, capture_output=True, text=True,
-        ).stdout.splitlines()
-    fresh = dict(line.split(": ", 1) for line in lines)
+        for form in provider.get("forms") or [None]:
+            lines = subprocess.run(
+                [str(signer), "sign", "--provider", slug, "--secret-env", "ALERT_RELAY_SIGN_SECRET",
+                 "--body", file.name, *(["--form", form] if form else [])],
+                env={**os.environ, "ALERT_RELAY_SIGN_SECRET": secret},
+                check=True, capture_output=True, text=True,
+            ).stdout.splitlines()
+            fresh = dict(line.split(": ", 1) for line in lines)
+            if carried <= {name.lower() for name in fresh}:
+                break
+        else:
+            raise ValueError(f"{event_file.name}: no form of {slug} signs {sorted(carried)}")
     replaced = {name.lower() for name in fresh}
     kept = {name: value for name, value in headers.items() if name.lower() not in replaced}
     return {**kept, **fresh}
+
+
+def group_alerts(body: bytes) -> list[dict] | None:
+    """The alerts of a group body (Grafana, Alertmanager), in its order; None for any other body."""
+    try:
+        payload = json.loads(body)
+    except ValueError:
+        return None
+    alerts = payload.get("alerts") if isinstance(payload, dict) else None
+    return alerts if isinstance(alerts, list) else None
+
+
+def alert_lines(answer: dict, body: bytes) -> list[str]:
+    """One line per alert of a group's answer (`{"status"|"error", "events": […]}`): which alert it
+    is (its fingerprint, name and the labels that tell it from the rest of its group, and what its
+    sender said of it), and how it ended: status, reason, topics and event id. The answer lists its
+    events in the body's order. Empty for an answer without `events` (a single alert, a refusal)."""
+    events = answer.get("events") if isinstance(answer, dict) else None
+    if not isinstance(events, list):
+        return []
+    alerts = group_alerts(body) or []
+    if len(alerts) != len(events):
+        alerts = [{}] * len(events)
+    common = {}
+    try:
+        common = json.loads(body).get("commonLabels") or {}
+    except (ValueError, AttributeError):
+        pass
+    lines = []
+    for n, (event, alert) in enumerate(zip(events, alerts), start=1):
+        alert = alert if isinstance(alert, dict) else {}
+        labels = alert.get("labels") if isinstance(alert.get("labels"), dict) else {}
+        own = [f"{k}={v}" for k, v in sorted(labels.items()) if k != "alertname" and common.get(k) != v][:3]
+        what = " ".join([str(labels.get("alertname", "alert")), *own])
+        ended = str(event.get("status"))
+        if event.get("reason"):
+            ended += f" ({event['reason']})"
+        if event.get("topics") is not None:
+            ended += f", {event['topics']} topic{'' if event['topics'] == 1 else 's'}"
+        lines.append(f"alert {n}/{len(events)} {alert.get('fingerprint', '?')} ({what}, {alert.get('status', '?')}):"
+                     f" {ended}, event {event.get('event_id')}")
+    return lines
+
+
+def answered_event_ids(answer: dict, status: str = "published") -> list[str]:
+    """The event ids an answer says ended as `status`: its own `event_id` (a single alert), or
+    those of its `events` (a group)."""
+    if isinstance(answer.get("events"), list):
+        return [e.get("event_id") for e in answer["events"] if e.get("status") == status]
+    return [answer["event_id"]] if answer.get("status") == status and answer.get("event_id") else []
 
 
 def expected_events(readme: Path = EVENTS / "README.md") -> list[dict]:

@@ -2,9 +2,10 @@
 //!
 //! `tests/e2e/filter_policies.py` (run once, with the project's `.venv` Python and its pinned moto)
 //! generates seeded policies in the subset `ALERT_ROUTES` accepts and attribute sets that cover every
-//! provider, status and severity plus awkward event types, and the ownership facts `project`,
-//! `cluster`, `group` (often absent) and `tables` (a `String.Array` of 1 to 10 names, often absent),
-//! and prints, for every (policy, attributes) pair, three verdicts:
+//! provider of the registry, status and severity plus awkward event types, and the ownership facts
+//! `project`, `cluster`, `group` (often absent), `tables` (a `String.Array` of 1 to 10 names, often
+//! absent) and a grouped sender's `labels` (a `String.Array` of 1 to 10 `name=value` entries, often
+//! absent), and prints, for every (policy, attributes) pair, three verdicts:
 //! - `moto`: moto's own `FilterPolicyMatcher`, as moto's server runs it for a subscription with
 //!   `FilterPolicyScope=MessageAttributes`;
 //! - `documented`: the SNS documentation's rules, written out one line each in that module;
@@ -12,7 +13,7 @@
 //!
 //! Each attribute set is read into `alert_relay::event::Attributes`, and the `MessageAttributes`
 //! the module gave moto must be exactly `Attributes::typed`, what `publish::sns` sends (`String`s,
-//! and `tables` as a `String.Array` holding serde_json's JSON array); `Filter` reads
+//! then `tables` and `labels` as `String.Array`s holding serde_json's JSON array); `Filter` reads
 //! `Attributes::pairs`, as the function does.
 //!
 //! Where no departure applies to a pair, `Filter` must agree with moto itself. Where one does (the
@@ -40,7 +41,7 @@ const ATTRIBUTE_SETS: usize = 400;
 const MIN_COMPARED_WITH_MOTO: usize = 100_000;
 /// Occurrences of each operator form across the policies, overall and on `tables`.
 const MIN_PER_FORM: usize = 10;
-/// Attribute sets without each ownership fact, with it, and with several tables.
+/// Attribute sets without each ownership fact, with it, and with several tables or labels.
 const MIN_PER_SHAPE: usize = 50;
 
 fn root() -> PathBuf {
@@ -117,11 +118,12 @@ fn verdicts(record: &Value, key: &str, len: usize) -> Vec<bool> {
 }
 
 /// Counts the operator forms in a policy, to prove the batch exercises each of them: overall, and
-/// as "tables <form>" and "ownership <form>" on those attributes.
+/// as "tables <form>", "labels <form>" and "ownership <form>" on those attributes.
 fn count_forms(policy: &Value, depth: usize, forms: &mut BTreeMap<String, usize>) {
     for (key, values) in policy.as_object().expect("policy object") {
         let scope = match key.as_str() {
             "tables" => Some("tables"),
+            "labels" => Some("labels"),
             "project" | "cluster" | "group" => Some("ownership"),
             _ => None,
         };
@@ -202,10 +204,31 @@ fn filter_matches_moto_except_where_moto_departs_from_the_sns_docs() {
             "several tables",
             sets.iter().filter(|a| a.tables.len() > 1).count(),
         ),
+        (
+            "no labels",
+            sets.iter().filter(|a| a.labels.is_empty()).count(),
+        ),
+        (
+            "one label",
+            sets.iter().filter(|a| a.labels.len() == 1).count(),
+        ),
+        (
+            "several labels",
+            sets.iter().filter(|a| a.labels.len() > 1).count(),
+        ),
     ];
     for (shape, n) in shapes {
         assert!(n >= MIN_PER_SHAPE, "only {n} attribute sets with {shape}");
     }
+    // docs/routes.md's own example, {"labels": ["team=orders"]}, meets alerts of that team.
+    let team = sets
+        .iter()
+        .filter(|a| a.labels.iter().any(|l| l == "team=orders"))
+        .count();
+    assert!(
+        team >= 20,
+        "only {team} attribute sets labelled team=orders"
+    );
 
     let kinds: BTreeMap<String, String> = header["departures"]
         .as_array()
@@ -374,6 +397,15 @@ fn filter_matches_moto_except_where_moto_departs_from_the_sns_docs() {
         "tables anything-but suffix",
         "tables exists true",
         "tables exists false",
+        "labels exact",
+        "labels prefix",
+        "labels suffix",
+        "labels equals-ignore-case",
+        "labels anything-but",
+        "labels anything-but list",
+        "labels anything-but prefix",
+        "labels exists true",
+        "labels exists false",
         "ownership exact",
         "ownership prefix",
         "ownership anything-but list",

@@ -15,14 +15,17 @@ the end-to-end tests (tests/e2e is on pytest's path):
 
 An attribute set is what src/event.rs `Attributes` holds: the four String attributes every alert
 carries (provider, status, severity, event_type), the ownership facts project, cluster and group
-(String, absent when the alert does not state them, never empty) and tables (a list of 1 to 10
-distinct names, published as one String.Array attribute, absent when there are none). Every value
-is what the function can publish: one line, no leading, trailing or doubled whitespace.
+(String, absent when the alert does not state them, never empty), tables (a list of 1 to 10
+distinct names, published as one String.Array attribute, absent when there are none) and labels
+(a grouped sender's labels as 1 to 10 `name=value` entries, distinct names in name order, published
+as one String.Array attribute after tables, absent when there are none). Every value is what the
+function can publish: one line, no leading, trailing or doubled whitespace. The providers are the
+registry's (tests/scripts/data/providers.json, what `alert-relay-sign providers --json` prints).
 moto_matches gives moto the attributes exactly as src/publish/sns.rs publishes them (DataType
 String, or String.Array with the compact JSON array serde_json writes), through moto's own
 Publish-side transform; tests/route_differential.rs checks the wire form against `Attributes`.
 
-The policies stay inside the subset ALERT_ROUTES accepts (src/route/filter.rs): the eight
+The policies stay inside the subset ALERT_ROUTES accepts (src/route/filter.rs): the nine
 attributes, exact strings, prefix, suffix, equals-ignore-case, anything-but (a string, a list,
 {"prefix": …}, {"suffix": …}), exists, and `$or` (top level and nested in a branch). Each is within
 SNS's documented 150 combinations and, unless asked otherwise, accepted by moto's subscribe-time
@@ -56,17 +59,32 @@ import random
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+
+# The registry the script tests read, written by `make providers-json` and checked by `make check`.
+REGISTRY = Path(__file__).resolve().parents[1] / "scripts" / "data" / "providers.json"
 
 # The String attributes every alert carries.
 ALWAYS = ("provider", "status", "severity", "event_type")
 # Ownership facts: String attributes, absent when the alert does not state them.
 OWNERSHIP = ("project", "cluster", "group")
-# The String.Array attribute: 1 to TABLES_MAX distinct names, absent when there are none.
+# The String.Array attributes: tables (1 to TABLES_MAX distinct names) and labels (1 to LABELS_MAX
+# `name=value` entries, distinct names), each absent when there are none.
 ARRAY = "tables"
+LABELS = "labels"
+ARRAYS = (ARRAY, LABELS)
 TABLES_MAX = 10
-ATTRIBUTES = ALWAYS + OWNERSHIP + (ARRAY,)
-PROVIDERS = ("atlas", "app-services", "monte-carlo")
+LABELS_MAX = 10
+ATTRIBUTES = ALWAYS + OWNERSHIP + ARRAYS
+
+
+def registry_providers(path: Path = REGISTRY) -> tuple[str, ...]:
+    """The providers' slugs, in the registry's order."""
+    return tuple(provider["slug"] for provider in json.loads(path.read_text()))
+
+
+PROVIDERS = registry_providers()
 STATUSES = ("open", "updated", "acknowledged", "resolved", "cancelled", "informational")
 SEVERITIES = ("critical", "error", "warning", "info", "unknown")
 
@@ -162,6 +180,29 @@ TABLES = (
 # Tables of the one-table arrays, whose whole JSON text a policy value sometimes is.
 SHORT_TABLES = ("orders", "a", "analytics:prod.orders", "Orders")
 
+# Labels of Grafana and Alertmanager alerts, by name: the values docs/routes.md routes on
+# (team=orders, instance=db-1), their case variants, prefixes of one another (db-1, db-10), values
+# that hold `=` or are JSON text, non-ASCII, an empty value (`team=`).
+LABEL_VALUES = {
+    "team": ("orders", "Orders", "ORDERS", "orders-eu", "payments", "", "orders=eu", '"orders"'),
+    "instance": ("db-1", "db-10", "db-2", "db-1:9100", "kafka-1:9308", "DB-1"),
+    "severity": ("critical", "warning", "Critical", "info"),
+    "alertname": ("PostgresReplicationLag", "KafkaConsumerLag", "InstanceDown", "Größe", "中文告警"),
+    "cluster": ("prod-eu", "prod-us", "orders-prod"),
+    "env": ("prod", "staging", "Prod"),
+    "job": ("node", "kafka-exporter", "api"),
+    "grafana_folder": ("Databases", "databases"),
+    "region": ("eu-west-1", "us-east-1"),
+    "service": ("checkout", "orders", "a b"),
+    "Team": ("orders",),
+    "a": ("b", "", "=", '["x"]'),
+    "x": ("1", "y"),
+    "é": ("ö", "É"),
+}
+LABEL_ENTRIES = tuple(f"{name}={value}" for name, values in LABEL_VALUES.items() for value in values)
+# Labels of the one-label arrays, whose whole JSON text a policy value sometimes is.
+SHORT_LABELS = ("team=orders", "instance=db-1", "a=b", "x=y")
+
 
 def _fact(rng: random.Random, attribute: str) -> str:
     """A project, cluster, group or table name: usually a listed one, sometimes generated."""
@@ -182,6 +223,15 @@ def _tables(rng: random.Random) -> list[str]:
     return tables
 
 
+def _labels(rng: random.Random) -> list[str]:
+    """A labels attribute: often one short label, else 1 to LABELS_MAX labels of distinct names,
+    in name order (the first ten by name: ALERT_LABELS unset)."""
+    if rng.random() < 0.3:
+        return [rng.choice(SHORT_LABELS)]
+    names = rng.sample(sorted(LABEL_VALUES), rng.randint(1, LABELS_MAX))
+    return [f"{name}={rng.choice(LABEL_VALUES[name])}" for name in sorted(names)]
+
+
 def _pool(attribute: str) -> tuple[str, ...]:
     return {
         "provider": PROVIDERS,
@@ -192,14 +242,16 @@ def _pool(attribute: str) -> tuple[str, ...]:
         "cluster": CLUSTERS,
         "group": GROUPS,
         "tables": TABLES,
+        "labels": LABEL_ENTRIES,
     }[attribute]
 
 
 def _target(rng: random.Random, attribute: str) -> str:
     """A string a policy value is built from: usually one the attribute takes, so tests can pass."""
-    if attribute == ARRAY and rng.random() < 0.06:
-        # The whole JSON text of a one- or two-table array (a departure).
-        return array_text(rng.sample(SHORT_TABLES, rng.choice((1, 1, 2))))
+    if attribute in ARRAYS and rng.random() < 0.06:
+        # The whole JSON text of a one- or two-entry array (a departure).
+        short = SHORT_TABLES if attribute == ARRAY else SHORT_LABELS
+        return array_text(rng.sample(short, rng.choice((1, 1, 2))))
     if rng.random() < 0.85:
         return rng.choice(_pool(attribute))
     return _random_event_type(rng)
@@ -256,10 +308,10 @@ def _random_value(rng: random.Random, attribute: str) -> Any:
 
 
 def _random_keys(rng: random.Random, count: int) -> list[str]:
-    """count distinct attributes; tables twice as likely as any other."""
+    """count distinct attributes; tables and labels twice as likely as any other."""
     keys: list[str] = []
     while len(keys) < count:
-        key = rng.choice(ATTRIBUTES + (ARRAY,))
+        key = rng.choice(ATTRIBUTES + ARRAYS)
         if key not in keys:
             keys.append(key)
     return keys
@@ -337,6 +389,18 @@ FIXED_POLICIES: tuple[dict[str, Any], ...] = (
     {"cluster": ["orders-prod", {"exists": False}]},
     {"cluster": [{"exists": False}, "orders-prod"]},
     {"group": [{"prefix": "warehouse:"}, {"anything-but": "zeus:ares"}]},
+    # docs/routes.md on a grouped sender's labels (issue 23).
+    {"labels": ["team=orders"]},
+    {"labels": [{"prefix": "team="}]},
+    {"labels": ["instance=db-1"], "severity": ["critical"]},
+    {"labels": [{"prefix": "instance=db-1"}]},
+    {"labels": [{"anything-but": ["team=orders"]}]},
+    {"labels": [{"anything-but": {"prefix": "team="}}]},
+    {"labels": [{"exists": True}]},
+    {"labels": [{"exists": False}]},
+    {"labels": ["team=orders", {"exists": False}]},
+    {"labels": [{"equals-ignore-case": "team=orders"}]},
+    {"labels": [{"suffix": "=orders"}]},
 )
 
 
@@ -387,6 +451,8 @@ def attribute_sets(seed: int, count: int) -> list[dict[str, Any]]:
     rng.shuffle(shuffled)
     for start in range(0, len(shuffled), 5):
         out.append({**_random_set(rng, _random_event_type(rng)), ARRAY: shuffled[start:start + 5]})
+    for entry in LABEL_ENTRIES:
+        out.append({**_random_set(rng, _random_event_type(rng)), LABELS: [entry]})
     while len(out) < count:
         out.append(_random_set(rng, _random_event_type(rng)))
     for attributes in out:
@@ -406,6 +472,8 @@ def _random_set(rng: random.Random, event_type: str, **always: str) -> dict[str,
             out[attribute] = _fact(rng, attribute)
     if rng.random() < 0.65:
         out[ARRAY] = _tables(rng)
+    if rng.random() < 0.6:
+        out[LABELS] = _labels(rng)
     return out
 
 
@@ -418,6 +486,11 @@ def _check_set(attributes: dict[str, Any]) -> None:
         tables = attributes[ARRAY]
         assert 0 < len(tables) <= TABLES_MAX and len(set(tables)) == len(tables), attributes
         assert all(is_fact(t) for t in tables), attributes
+    if LABELS in attributes:
+        labels = attributes[LABELS]
+        names = [entry.split("=", 1)[0] for entry in labels]
+        assert 0 < len(labels) <= LABELS_MAX and names == sorted(set(names)), attributes
+        assert all(is_fact(entry) and "=" in entry for entry in labels), attributes
     assert set(attributes) <= set(ATTRIBUTES), attributes
 
 
@@ -429,14 +502,15 @@ def array_text(values: list[str]) -> str:
 
 def wire_attributes(attributes: dict[str, Any]) -> dict[str, dict[str, str]]:
     """The MessageAttributes of the Publish call src/publish/sns.rs makes for these attributes
-    (event.rs Attributes::typed): the present Strings in their order, then tables."""
+    (event.rs Attributes::typed): the present Strings in their order, then tables, then labels."""
     wire = {
         name: {"DataType": "String", "StringValue": attributes[name]}
         for name in ALWAYS + OWNERSHIP
         if name in attributes
     }
-    if ARRAY in attributes:
-        wire[ARRAY] = {"DataType": "String.Array", "StringValue": array_text(attributes[ARRAY])}
+    for array in ARRAYS:
+        if array in attributes:
+            wire[array] = {"DataType": "String.Array", "StringValue": array_text(attributes[array])}
     return wire
 
 

@@ -2,6 +2,7 @@
 command it prints run as printed in a fresh shell (another directory, no .venv on PATH), the
 README's first screen showing those same commands, and Ctrl-C stopping everything."""
 
+import json
 import os
 import re
 import signal
@@ -183,3 +184,53 @@ def test_readme_first_screen_commands_work(make_run):
     assert to_run, "the first screen shows no command to try against make run"
     for command, done, problem in stack.run_printed([f"cd {stack.ROOT}", *to_run]):
         assert problem is None, f"{command}\n{problem}"
+
+
+ALERT_LINE = re.compile(r"^  alert (\d+)/(\d+) (\S+) \((.*), (firing|resolved)\): (\w+)(?: \((\w+)\))?"
+                        r"(?:, (\d+) topics?)?, event ([0-9a-f]{32})$", re.M)
+
+
+def replayed_blocks(output: str) -> dict[str, str]:
+    """What `make run` printed for each replayed event, by file."""
+    return {block.split(" ", 1)[0]: block for block in re.split(r"^(?=\S+\.json -> )", output, flags=re.M)}
+
+
+@pytest.mark.parametrize("provider,sample,rest,topics", [
+    # Alert state on; routes paging (critical or error) and chat (every alert) beside `alerts`.
+    ("grafana", "grafana-group-timestamped.json", "grafana-group-rest.json", [2, 3, 3]),
+    ("alertmanager", "alertmanager-group.json", "alertmanager-group-rest.json", [3, 2, 2]),
+])
+def test_the_replay_prints_a_line_per_alert_of_a_group(make_run, provider, sample, rest, topics):
+    """A group's answer lists its alerts' events: the replay prints one line per alert, naming the
+    alert (its fingerprint, and what tells it from the others) and how it ended; the same group
+    again (the REST sample, the same body) is a duplicate alert by alert."""
+    from test_groups import alert_sources, event_id
+
+    _, output = make_run
+    blocks = replayed_blocks(output)
+    event = json.loads((stack.EVENTS / sample).read_text())
+    body = stack.request_of_event(event)[4]
+    alerts = json.loads(body)["alerts"]
+    ids = [event_id(provider, source) for source in alert_sources(body)]
+
+    first = ALERT_LINE.findall(blocks[sample])
+    assert len(first) == len(alerts) == 3, blocks[sample]
+    for n, (line, alert, id_, told) in enumerate(zip(first, alerts, ids, topics), start=1):
+        index, total, fingerprint, what, sent, status, reason, count, shown_id = line
+        assert (int(index), int(total), fingerprint, sent) == (n, 3, alert["fingerprint"], alert["status"]), line
+        assert f"instance={alert['labels']['instance']}" in what, line
+        assert (status, reason, count, shown_id) == ("published", "", str(told), id_), line
+        # The CloudEvent that reached `alerts` is this alert's: the block says which topics it reached.
+        assert re.search(rf"^  event {id_}: severity {alert['labels']['severity']} \(provider\), "
+                         rf"event 1 of the alert, reached the topics: alerts", blocks[sample], re.M), blocks[sample]
+
+    again = ALERT_LINE.findall(blocks[rest])
+    assert [(fp, status, reason, count, shown) for _, _, fp, _, _, status, reason, count, shown in again] == [
+        (alert["fingerprint"], "suppressed", "duplicate", "0", id_) for alert, id_ in zip(alerts, ids)], blocks[rest]
+
+
+def test_a_single_alert_prints_no_alert_lines(make_run):
+    _, output = make_run
+    blocks = replayed_blocks(output)
+    for sample in ("atlas-lifecycle-1-open.json", "monte-carlo-valid.json", "grafana-bad-signature.json"):
+        assert not ALERT_LINE.findall(blocks[sample]), blocks[sample]

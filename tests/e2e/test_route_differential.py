@@ -4,6 +4,10 @@ sample event that publishes, and generated alerts covering every status, severit
 type, go through the function; each route must deliver exactly the alerts its subscription twin
 delivers, except where moto departs from the SNS documentation (filter_policies.DEPARTURES): there
 the route follows the documentation and the subscription follows moto, and the test names the case.
+
+The generated `labels` (the String.Array a grouped sender's alerts carry, `name=value` entries) go
+in as Alertmanager groups whose alerts carry each generated label set, so that the policies over
+`labels` (exact, prefix, suffix, equals-ignore-case, anything-but, exists) meet real ones.
 """
 
 import json
@@ -38,6 +42,49 @@ def generated_bodies() -> list[bytes]:
             "title": "route differential",
         }).encode())
     return bodies
+
+
+GROUP_SIZE = 50  # alerts per Alertmanager group
+MANY_LABELS = 40  # generated sets of several labels sent, beside every one-label set
+READ_WAIT = 120  # seconds to read a queue of a few hundred messages up to its end marker
+
+
+def labelled_groups() -> list[bytes]:
+    """Alertmanager groups (`version` 4) whose alerts carry the generated label sets (a one-label
+    set of every listed `name=value`, and the first MANY_LABELS sets of several labels):
+    each alert's `labels` attribute is its set (at most ten, distinct names in name order, as the
+    function chooses them with ALERT_LABELS unset); status and fingerprint are each alert's own."""
+    labelled = [s for s in fp.attribute_sets(seed=SEED, count=0) if fp.LABELS in s]
+    singles = {tuple(s[fp.LABELS]): s for s in labelled if len(s[fp.LABELS]) == 1}
+    sets = list(singles.values()) + [s for s in labelled if len(s[fp.LABELS]) > 1][:MANY_LABELS]
+    alerts = []
+    for n, attributes in enumerate(sets):
+        labels = dict(entry.split("=", 1) for entry in attributes[fp.LABELS])
+        resolved = n % 3 == 2
+        alerts.append({
+            "status": "resolved" if resolved else "firing",
+            "labels": labels,
+            "annotations": {"summary": f"route differential {n}"},
+            "startsAt": "2024-01-15T10:20:00Z",
+            "endsAt": "2024-01-15T10:25:00Z" if resolved else "0001-01-01T00:00:00Z",
+            "generatorURL": "http://prometheus.example.com:9090/graph",
+            "fingerprint": f"d1ff{n:012x}",
+        })
+    return [json.dumps({
+        "version": "4", "groupKey": f"{{}}:{{differential=\"{g}\"}}", "truncatedAlerts": 0,
+        "status": "firing", "receiver": "route-differential", "groupLabels": {}, "commonLabels": {},
+        "commonAnnotations": {}, "externalURL": "http://alertmanager.example.com:9093",
+        "alerts": alerts[g:g + GROUP_SIZE],
+    }).encode() for g in range(0, len(alerts), GROUP_SIZE)]
+
+
+def answered_ids(answer: dict) -> set[str]:
+    """The event ids an answer names: its `event_id`, or each of a group's `events` (all of them
+    published: these functions are stateless)."""
+    if "events" in answer:
+        assert all(e["status"] == "published" for e in answer["events"]), answer
+        return {e["event_id"] for e in answer["events"]}
+    return {answer["event_id"]}
 
 
 @dataclass
@@ -84,44 +131,62 @@ def test_routes_select_what_moto_subscriptions_select(groups, moto, signer, tmp_
     published = [row["file"] for row in stack.expected_events() if row["status"] == 200]
     providers = stack.registry(signer)
     bodies = generated_bodies()
+    labelled = labelled_groups()
     assert len(published) >= 10 and len(bodies) >= 30
+    assert sum(len(json.loads(g)["alerts"]) for g in labelled) >= len(fp.LABEL_ENTRIES) + MANY_LABELS
 
+    def headers_for(provider: str, secret: str, body: bytes, n: int) -> dict:
+        path = tmp_path / f"{provider}-{n}.json"
+        path.write_bytes(body)
+        lines = subprocess.run(
+            [str(signer), "sign", "--provider", provider, "--secret", secret, "--body", str(path)],
+            check=True, capture_output=True, text=True,
+        ).stdout.splitlines()
+        return dict(line.split(": ", 1) for line in lines)
+
+    expected: dict[str, set[str]] = {}  # per default topic: the event ids its function answered
     for group in groups:
         function = group.function
+        ids = expected.setdefault(group.default, set())
         for file in published:
             path = stack.EVENTS / file
             if stack.time_signed(path, providers):
-                status = stack.response_status(function.invoke(path))
+                response = function.invoke(path)
+                status, answer = stack.response_status(response), stack.response_body(response)
             else:
-                status = function.send_event(path).status_code
+                response = function.send_event(path)
+                status, answer = response.status_code, response.json()
             assert status == 200, file
+            ids |= answered_ids(answer)
         for n, body in enumerate(bodies):
-            path = tmp_path / f"body-{n}.json"
-            path.write_bytes(body)
-            lines = subprocess.run(
-                [str(signer), "--provider", "app-services", "--secret", "test-app-services-secret-1",
-                 "--body", str(path)],
-                check=True, capture_output=True, text=True,
-            ).stdout.splitlines()
-            headers = dict(line.split(": ", 1) for line in lines)
+            headers = headers_for("app-services", "test-app-services-secret-1", body, n)
             response = function.send("POST", "/webhooks/app-services", headers, body)
             assert response.status_code == 200, response.text
+            ids |= answered_ids(response.json())
+        for n, body in enumerate(labelled):
+            headers = headers_for("alertmanager", "test-alertmanager-secret-1", body, n)
+            response = function.send("POST", "/webhooks/alertmanager", headers, body)
+            assert response.status_code == 200, response.text[:500]
+            assert len(response.json()["events"]) == len(json.loads(body)["alerts"])
+            ids |= answered_ids(response.json())
 
     # Every queue is read up to an end marker (relaystack.Moto.publish_marker). The one published
     # to the default topic proves that its publishes went out, to every subscription: moto's
     # Publish delivers to all of them before it returns. A marker's attributes cannot be made to
     # pass any policy, so each filtered queue gets its marker sent directly, to end its read.
-    compared = departures = 0
+    compared = departures = labelled_pairs = 0
     for group in groups:
         alerts = {}
-        for message in moto.receive_until(group.everything, moto.publish_marker(group.default)):
+        for message in moto.receive_until(group.everything, moto.publish_marker(group.default), wait=READ_WAIT):
             # tables arrives as a String.Array (its JSON array); a filter reads its elements.
             alerts[json.loads(message["Body"])["id"]] = fp.from_sqs(message["MessageAttributes"])
-        assert len(alerts) == len(set(published)) + len(bodies) - duplicates(published)
+        assert set(alerts) == expected[group.default], "the default topic's queue holds what was answered"
+        assert sum(fp.LABELS in a for a in alerts.values()) >= len(fp.LABEL_ENTRIES) + MANY_LABELS, "the labelled alerts arrived with labels"
         for policy, subscription, route_topic, route_queue in zip(
                 group.policies, group.subscriptions, group.route_topics, group.route_queues):
-            by_route = received_ids(moto.receive_until(route_queue, moto.publish_marker(route_topic)))
-            by_subscription = received_ids(moto.receive_until(subscription, moto.send_marker(subscription)))
+            by_route = received_ids(moto.receive_until(route_queue, moto.publish_marker(route_topic), wait=READ_WAIT))
+            by_subscription = received_ids(moto.receive_until(subscription, moto.send_marker(subscription),
+                                                              wait=READ_WAIT))
             for event_id, attributes in alerts.items():
                 documented = fp.documented_matches(policy, attributes)
                 named = fp.departures_for(policy, attributes)
@@ -135,15 +200,10 @@ def test_routes_select_what_moto_subscriptions_select(groups, moto, signer, tmp_
                     assert (event_id in by_route) == (event_id in by_subscription), \
                         f"route and moto subscription disagree: {where}"
                 compared += 1
+                labelled_pairs += fp.LABELS in attributes and any(
+                    fp.LABELS in branch for branch in [policy, *policy.get("$or", [])])
     assert compared >= 50 * 40, compared
-    print(f"{compared} (policy, alert) pairs compared; {departures} on moto's documented departures")
+    assert labelled_pairs >= 1000, labelled_pairs
+    print(f"{compared} (policy, alert) pairs compared ({labelled_pairs} of a labels policy and labelled alert); "
+          f"{departures} on moto's documented departures")
 
-
-def duplicates(files: list[str]) -> int:
-    """Sample events with the same body and provider share an event id (redeliveries)."""
-    ids = set()
-    for file in files:
-        event = json.loads((stack.EVENTS / file).read_text())
-        method, path, query, headers, body = stack.request_of_event(event)
-        ids.add((path.rstrip("/").rsplit("/", 1)[-1], body))
-    return len(files) - len(ids)
