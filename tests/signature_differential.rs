@@ -20,17 +20,24 @@ out = []
 for case in json.load(sys.stdin):
     secret, body = case["secret"].encode(), case["body"].encode()
     message = urllib.parse.urlencode(json.loads(body)).encode() if case["form"] == "documented" else body
+    if case["form"] == "timestamped":
+        message = str(case["timestamp"]).encode() + b":" + body
     if case["provider"] == "atlas":
         sig = base64.b64encode(hmac.new(secret, message, hashlib.sha1).digest()).decode()
     elif case["provider"] == "app-services":
         sig = "sha256=" + hmac.new(secret, message, hashlib.sha256).hexdigest()
     elif case["provider"] == "monte-carlo":
         sig = hmac.new(secret, message, hashlib.sha512).hexdigest()
+    elif case["provider"] == "grafana":
+        sig = hmac.new(secret, message, hashlib.sha256).hexdigest()
     else:
         sys.exit("no CPython oracle for " + case["provider"])
     out.append(sig)
 json.dump(out, sys.stdout)
 "#;
+
+/// When the timestamped forms are signed and received: 2024-01-15T10:30:00Z.
+const TIMESTAMP: i64 = 1_705_314_600;
 
 fn cases() -> Vec<(Provider, &'static str, String, SignedForm)> {
     let seeds = [
@@ -54,19 +61,22 @@ fn cases() -> Vec<(Provider, &'static str, String, SignedForm)> {
         "7".repeat(300)
     ));
     let mut cases = Vec::new();
-    // The schemes that sign the body alone, in one header. Standard Webhooks (id, timestamp and
-    // body) is checked against its own reference library (tests/e2e/test_standard_webhooks.py)
-    // and the vector it publishes (src/providers/standard_webhooks.rs).
-    let body_only = Provider::ALL
-        .into_iter()
-        .filter(|p| p.spec().signed_headers.is_empty());
-    for provider in body_only {
+    // The schemes that sign the body in one header, every form of theirs: the body alone, Monte
+    // Carlo's documented form, Grafana's `<seconds>:<body>` (its timestamp in its own header).
+    // Standard Webhooks (id, timestamp and body) is checked against its own reference library
+    // (tests/e2e/test_standard_webhooks.py) and the vector it publishes; Alertmanager sends a
+    // credential, not a signature (tests/independent_signatures.rs).
+    let signing = Provider::ALL.into_iter().filter(|p| {
+        let spec = p.spec();
+        spec.forms.iter().all(|f| f.is_signature())
+            && (spec.signed_headers.is_empty() || spec.optional_timestamp)
+    });
+    for provider in signing {
         for (i, body) in bodies.iter().enumerate() {
             let secret: &'static str =
                 Box::leak(secrets[i % secrets.len()].to_owned().into_boxed_str());
-            cases.push((provider, secret, body.clone(), SignedForm::Raw));
-            if provider == Provider::MonteCarlo {
-                cases.push((provider, secret, body.clone(), SignedForm::Documented));
+            for form in provider.spec().forms {
+                cases.push((provider, secret, body.clone(), *form));
             }
         }
     }
@@ -76,7 +86,7 @@ fn cases() -> Vec<(Provider, &'static str, String, SignedForm)> {
 fn python_signatures(cases: &[(Provider, &str, String, SignedForm)]) -> Vec<String> {
     let input: Vec<Value> = cases
         .iter()
-        .map(|(p, secret, body, form)| json!({"provider": p.slug(), "secret": secret, "body": body, "form": form.as_str()}))
+        .map(|(p, secret, body, form)| json!({"provider": p.slug(), "secret": secret, "body": body, "form": form.as_str(), "timestamp": TIMESTAMP}))
         .collect();
     let mut child = Command::new("python3")
         .args(["-c", ORACLE])
@@ -121,11 +131,17 @@ fn cpython_signatures_authenticate_with_the_right_form() {
             provider.signature_header(),
             HeaderValue::from_str(signature).unwrap(),
         );
+        if *form == SignedForm::Timestamped {
+            headers.insert(
+                provider.spec().signed_headers[0],
+                HeaderValue::from(TIMESTAMP),
+            );
+        }
         let inbound = Inbound {
             headers: &headers,
             query_secrets: &[],
             body: body.as_bytes(),
-            received_at: 0,
+            received_at: TIMESTAMP,
         };
         let verified = provider
             .authenticate(&settings, inbound)
@@ -148,14 +164,20 @@ fn cpython_signatures_authenticate_with_the_right_form() {
             headers: &headers,
             query_secrets: &[],
             body: body.as_bytes(),
-            received_at: 0,
+            received_at: TIMESTAMP,
         };
         assert!(provider.authenticate(&wrong, inbound).is_err());
     }
 }
 
-/// The signature header's value alone: what a provider that signs only the body sends.
+/// The signature header's value alone, signed at `TIMESTAMP` (for the forms that sign a time).
 fn signature(provider: Provider, key: &[u8], body: &[u8], form: SignedForm) -> String {
-    let headers = provider.sign_body(key, body, form).unwrap();
+    let signing = alert_relay::providers::Signing {
+        body,
+        form,
+        timestamp: TIMESTAMP,
+        id: "",
+    };
+    let headers = provider.sign(&Secret::from_bytes(key), &signing).unwrap();
     provider.signature_in(&headers).unwrap().to_owned()
 }
