@@ -187,7 +187,7 @@ def test_readme_first_screen_commands_work(make_run):
 
 
 ALERT_LINE = re.compile(r"^  alert (\d+)/(\d+) (\S+) \((.*), (firing|resolved)\): (\w+)(?: \((\w+)\))?"
-                        r"(?:, (\d+) topics?)?, event ([0-9a-f]{32})$", re.M)
+                        r"(?:, (\d+) topics?)?, event ([0-9a-f]{32})(?:; (.*))?$", re.M)
 
 
 def replayed_blocks(output: str) -> dict[str, str]:
@@ -195,12 +195,19 @@ def replayed_blocks(output: str) -> dict[str, str]:
     return {block.split(" ", 1)[0]: block for block in re.split(r"^(?=\S+\.json -> )", output, flags=re.M)}
 
 
-@pytest.mark.parametrize("provider,sample,rest,topics", [
+PAGED = "told alerts, paging, chat"
+NOT_PAGED = "told alerts, chat; not paging (its filter does not match)"
+DUPLICATE = "told no topic; not alerts (duplicate), paging (duplicate), chat (duplicate)"
+
+
+@pytest.mark.parametrize("provider,sample,rest,topics,told", [
     # Alert state on; routes paging (critical or error) and chat (every alert) beside `alerts`.
-    ("grafana", "grafana-group-timestamped.json", "grafana-group-rest.json", [2, 3, 3]),
-    ("alertmanager", "alertmanager-group.json", "alertmanager-group-rest.json", [3, 2, 2]),
+    ("grafana", "grafana-group-timestamped.json", "grafana-group-rest.json", [2, 3, 3],
+     [NOT_PAGED, PAGED, PAGED]),
+    ("alertmanager", "alertmanager-group.json", "alertmanager-group-rest.json", [3, 2, 2],
+     [PAGED, NOT_PAGED, NOT_PAGED]),
 ])
-def test_the_replay_prints_a_line_per_alert_of_a_group(make_run, provider, sample, rest, topics):
+def test_the_replay_prints_a_line_per_alert_of_a_group(make_run, provider, sample, rest, topics, told):
     """A group's answer lists its alerts' events: the replay prints one line per alert, naming the
     alert (its fingerprint, and what tells it from the others) and how it ended; the same group
     again (the REST sample, the same body) is a duplicate alert by alert."""
@@ -215,18 +222,19 @@ def test_the_replay_prints_a_line_per_alert_of_a_group(make_run, provider, sampl
 
     first = ALERT_LINE.findall(blocks[sample])
     assert len(first) == len(alerts) == 3, blocks[sample]
-    for n, (line, alert, id_, told) in enumerate(zip(first, alerts, ids, topics), start=1):
-        index, total, fingerprint, what, sent, status, reason, count, shown_id = line
+    for n, (line, alert, id_, count_told, words) in enumerate(zip(first, alerts, ids, topics, told), start=1):
+        index, total, fingerprint, what, sent, status, reason, count, shown_id, state = line
         assert (int(index), int(total), fingerprint, sent) == (n, 3, alert["fingerprint"], alert["status"]), line
         assert f"instance={alert['labels']['instance']}" in what, line
-        assert (status, reason, count, shown_id) == ("published", "", str(told), id_), line
+        assert (status, reason, count, shown_id, state) == ("published", "", str(count_told), id_, words), line
         # The CloudEvent that reached `alerts` is this alert's: the block says which topics it reached.
         assert re.search(rf"^  event {id_}: severity {alert['labels']['severity']} \(provider\), "
                          rf"event 1 of the alert, reached the topics: alerts", blocks[sample], re.M), blocks[sample]
 
     again = ALERT_LINE.findall(blocks[rest])
-    assert [(fp, status, reason, count, shown) for _, _, fp, _, _, status, reason, count, shown in again] == [
-        (alert["fingerprint"], "suppressed", "duplicate", "0", id_) for alert, id_ in zip(alerts, ids)], blocks[rest]
+    assert [(fp, status, reason, count, shown, state) for _, _, fp, _, _, status, reason, count, shown, state in again] == [
+        (alert["fingerprint"], "suppressed", "duplicate", "0", id_, DUPLICATE) for alert, id_ in zip(alerts, ids)], \
+        blocks[rest]
 
 
 def test_a_single_alert_prints_no_alert_lines(make_run):
