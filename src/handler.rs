@@ -166,7 +166,9 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
     /// The stages in order; what each learns goes into `seen` for the response and the log.
     async fn process(&self, request: &Request, seen: &mut Seen) -> Result<Answer, Failed> {
         let received = (self.clock)();
-        let now = admit::received_at(request, received.unix_timestamp());
+        // API Gateway's request time: in seconds for signatures, in milliseconds for alert state.
+        let now_ms = admit::received_at_ms(request, millis(received));
+        let now = now_ms.div_euclid(1000);
         let verified = admit(request, &self.settings.admission, now).map_err(|refused| {
             seen.provider = refused.provider;
             refused.rejection
@@ -190,7 +192,8 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             body,
             lookup,
             received,
-            now,
+            arrived: OffsetDateTime::from_unix_timestamp_nanos(i128::from(now_ms) * 1_000_000)
+                .unwrap_or(received),
         };
 
         if !provider.sends_groups()
@@ -284,14 +287,12 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
                     .and_then(|c| i64::try_from(c.deadline).ok())
                     .filter(|d| *d > wall)
                     .unwrap_or(wall + CLAIM_WITHOUT_DEADLINE.as_millis() as i64);
-                let arrived =
-                    OffsetDateTime::from_unix_timestamp(arrival.now).unwrap_or(arrival.received);
                 match memory
                     .recall(
                         &event,
                         &targets,
                         When {
-                            now: arrived,
+                            now: arrival.arrived,
                             wall,
                             deadline,
                             started: state_started,
@@ -385,9 +386,9 @@ struct Arrival<'r, 'l> {
     body: &'r [u8],
     /// Atlas's alert configurations, for a signed request only.
     lookup: Option<&'l dyn SeverityLookup>,
-    /// When the request was received (the clock's), and the request time it claims (seconds).
+    /// When the request was received (the clock's), and API Gateway's request time for it.
     received: OffsetDateTime,
-    now: i64,
+    arrived: OffsetDateTime,
 }
 
 /// What alert state said of an event: each target's outcome, or why it could not be asked.

@@ -52,6 +52,25 @@ fn on(recording: &Recording, topic: &str) -> Vec<Value> {
         .collect()
 }
 
+/// This thread's log lines, captured until the guard drops. One test at a time: tracing caches
+/// each call site's interest for every thread, and two tests setting theirs at once race on it.
+fn capture_logs() -> (
+    LogCapture,
+    (
+        tracing::subscriber::DefaultGuard,
+        std::sync::MutexGuard<'static, ()>,
+    ),
+) {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let capture = LogCapture::default();
+    let writer = capture.clone();
+    let guard =
+        tracing::subscriber::set_default(logging::subscriber_at("info", move || writer.clone()));
+    tracing::callsite::rebuild_interest_cache();
+    (capture, (guard, turn))
+}
+
 /// Each event's `status` in a group's answer, in order.
 fn statuses(body: &Value) -> Vec<&str> {
     body["events"]
@@ -417,11 +436,7 @@ async fn a_100_alert_group_has_at_most_16_publishes_in_flight() {
 
 #[tokio::test]
 async fn the_log_line_summarises_the_group_and_truncation_is_carried() {
-    let capture = LogCapture::default();
-    let writer = capture.clone();
-    let _guard =
-        tracing::subscriber::set_default(logging::subscriber_at("info", move || writer.clone()));
-    tracing::callsite::rebuild_interest_cache();
+    let (capture, _guard) = capture_logs();
     let (relay, recording) = relay();
     let (status, _) = send(&relay, &grafana(&big_group(3))).await;
     assert_eq!(status, 200);
@@ -714,11 +729,7 @@ async fn a_group_without_alerts_tells_nobody_and_says_so() {
 
 #[tokio::test]
 async fn under_state_the_log_line_says_why_each_alert_went_where() {
-    let capture = LogCapture::default();
-    let writer = capture.clone();
-    let _guard =
-        tracing::subscriber::set_default(logging::subscriber_at("info", move || writer.clone()));
-    tracing::callsite::rebuild_interest_cache();
+    let (capture, _guard) = capture_logs();
     let table = MemoryTable::default();
     let relay = stateful(Recording::default(), &table);
     let (_, body) = send(&relay, &grafana(MIXED)).await;
@@ -736,4 +747,34 @@ async fn under_state_the_log_line_says_why_each_alert_went_where() {
         "{targets}"
     );
     assert_eq!(targets.matches("default=notified").count(), 3, "{targets}");
+}
+
+/// A silence that began earlier in the same second as the request holds the request's alert: the
+/// request's time is API Gateway's in milliseconds, not cut to the second.
+#[tokio::test]
+async fn a_silence_holds_an_alert_received_in_the_second_it_began() {
+    use alert_relay::state::Silence;
+    use alert_relay::state::Table as _;
+    let table = MemoryTable::default();
+    let relay = stateful(Recording::default(), &table);
+    let second = common::now_ms() as i64 / 1000 * 1000;
+    let silence = Silence::new(
+        r#"{"labels": ["instance=db-1"]}"#,
+        second + 100,
+        second + 3_600_000,
+        "db-1 is being rebuilt",
+        None,
+        second,
+    )
+    .unwrap();
+    table
+        .put(silence.to_item(DAY), alert_relay::state::Expect::Absent)
+        .await
+        .unwrap();
+    let mut event = grafana(MIXED);
+    event["requestContext"]["timeEpoch"] = json!(second + 900);
+    let (status, body) = send(&relay, &event).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(statuses(&body), ["suppressed", "published", "published"]);
+    assert_eq!(body["events"][0]["reason"], "silenced");
 }

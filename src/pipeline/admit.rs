@@ -167,6 +167,12 @@ const MILLISECONDS_FROM: i64 = 100_000_000_000;
 /// signed timestamp is compared with it: what a caller cannot set, and what a replayed sample
 /// event keeps.
 pub fn received_at(request: &Request, now: i64) -> i64 {
+    received_at_ms(request, now.saturating_mul(1000)).div_euclid(1000)
+}
+
+/// As [`received_at`], in Unix milliseconds: alert state compares it with a silence's start,
+/// which is in milliseconds too (a request in the second a silence began, after it, is silenced).
+pub fn received_at_ms(request: &Request, now_ms: i64) -> i64 {
     let epoch = match request.request_context_ref() {
         Some(RequestContext::ApiGatewayV2(context)) => context.time_epoch,
         Some(RequestContext::ApiGatewayV1(context)) => context.request_time_epoch,
@@ -174,9 +180,9 @@ pub fn received_at(request: &Request, now: i64) -> i64 {
         _ => 0,
     };
     match epoch {
-        ..=0 => now,
-        seconds if seconds < MILLISECONDS_FROM => seconds,
-        milliseconds => milliseconds.div_euclid(1000),
+        ..=0 => now_ms,
+        seconds if seconds < MILLISECONDS_FROM => seconds.saturating_mul(1000),
+        milliseconds => milliseconds,
     }
 }
 
@@ -251,5 +257,8 @@ mod tests {
         assert_eq!(received_at(&seconds, 7), 1_705_314_600);
         let undated = lambda_http::request::from_str(&event("")).unwrap();
         assert_eq!(received_at(&undated, 7), 7);
+        assert_eq!(received_at_ms(&dated, 7_000), 1_705_314_600_123);
+        assert_eq!(received_at_ms(&seconds, 7_000), 1_705_314_600_000);
+        assert_eq!(received_at_ms(&undated, 7_000), 7_000);
     }
 }
