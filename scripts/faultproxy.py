@@ -33,6 +33,7 @@ import json
 import socket
 import struct
 import threading
+import time
 import urllib.parse
 import uuid
 from dataclasses import dataclass, field
@@ -256,6 +257,17 @@ class FaultProxy:
         with self._lock:
             self._faults.clear()
             self._healed.set()
+
+    def wait_idle(self, timeout: float = 5.0) -> bool:
+        """Waits until no request is being answered: a client has its response a moment before the
+        proxy's handler is done with it."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if self._in_flight == 0:
+                    return True
+            time.sleep(0.01)
+        return False
 
     def reset(self) -> None:
         """heal(), and forget the requests seen."""
