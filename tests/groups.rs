@@ -8,7 +8,6 @@ mod common;
 
 use std::sync::{Arc, Mutex};
 
-use alert_relay::logging;
 use alert_relay::pipeline::Memory;
 use alert_relay::providers::{Provider, SignedForm};
 use alert_relay::publish::{Fallback, PublishRequest, QueueError};
@@ -50,25 +49,6 @@ fn on(recording: &Recording, topic: &str) -> Vec<Value> {
         .filter(|m| m.topic_arn == topic)
         .map(|m| serde_json::from_str(&m.body).unwrap())
         .collect()
-}
-
-/// This thread's log lines, captured until the guard drops. One test at a time: tracing caches
-/// each call site's interest for every thread, and two tests setting theirs at once race on it.
-fn capture_logs() -> (
-    LogCapture,
-    (
-        tracing::subscriber::DefaultGuard,
-        std::sync::MutexGuard<'static, ()>,
-    ),
-) {
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let capture = LogCapture::default();
-    let writer = capture.clone();
-    let guard =
-        tracing::subscriber::set_default(logging::subscriber_at("info", move || writer.clone()));
-    tracing::callsite::rebuild_interest_cache();
-    (capture, (guard, turn))
 }
 
 /// Each event's `status` in a group's answer, in order.
@@ -435,30 +415,6 @@ async fn a_100_alert_group_has_at_most_16_publishes_in_flight() {
 }
 
 #[tokio::test]
-async fn the_log_line_summarises_the_group_and_truncation_is_carried() {
-    let (capture, _guard) = capture_logs();
-    let (relay, recording) = relay();
-    let (status, _) = send(&relay, &grafana(&big_group(3))).await;
-    assert_eq!(status, 200);
-    let lines: Vec<Value> = capture
-        .text()
-        .lines()
-        .filter_map(|l| serde_json::from_str(l).ok())
-        .filter(|l: &Value| l["message"] == "request")
-        .collect();
-    assert_eq!(lines.len(), 1, "one line per request");
-    let fields = &lines[0];
-    assert_eq!(fields["alerts"], 3);
-    assert_eq!(fields["alert_outcomes"], "published=3");
-    assert_eq!(fields["truncated_alerts"], 7);
-    assert_eq!(fields["provider"], "grafana");
-    assert_eq!(fields["form"], "timestamped");
-    let event: Value = serde_json::from_str(&recording.messages()[0].body).unwrap();
-    assert_eq!(event["data"]["group"]["truncated_alerts"], 7);
-    assert_eq!(event["data"]["group"]["key"], "{}:{}");
-}
-
-#[tokio::test]
 async fn an_alertmanager_group_with_a_bearer_token_or_basic_auth() {
     let (relay, recording) = relay();
     let request = Http::post("/webhooks/alertmanager", KAFKA);
@@ -725,28 +681,6 @@ async fn a_group_without_alerts_tells_nobody_and_says_so() {
         )
     );
     assert!(recording.messages().is_empty());
-}
-
-#[tokio::test]
-async fn under_state_the_log_line_says_why_each_alert_went_where() {
-    let (capture, _guard) = capture_logs();
-    let table = MemoryTable::default();
-    let relay = stateful(Recording::default(), &table);
-    let (_, body) = send(&relay, &grafana(MIXED)).await;
-    let line: Value = capture
-        .text()
-        .lines()
-        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
-        .find(|l| l["message"] == "request")
-        .unwrap();
-    let targets = line["alert_targets"].as_str().unwrap();
-    let ids = answered_ids(&body);
-    // db-1 (warning): the default topic and the team's, not paging.
-    assert!(
-        targets.contains(&format!("{}: default=notified 1=", &ids[0][..8])),
-        "{targets}"
-    );
-    assert_eq!(targets.matches("default=notified").count(), 3, "{targets}");
 }
 
 /// A silence that began earlier in the same second as the request holds the request's alert: the
