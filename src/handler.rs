@@ -199,10 +199,10 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         if !provider.sends_groups()
             && let Some(alert) = alerts.pop()
         {
-            let told = self.tell(provider, alert, &arrival, None).await;
+            let (told, status_conflict) = self.tell(provider, alert, &arrival, None).await;
             seen.event_id = Some(told.event_id);
             seen.assessment = told.assessment;
-            seen.status_conflict = told.status_conflict;
+            seen.status_conflict = status_conflict;
             seen.targets = told.targets;
             seen.state_fallback = told.state_fallback;
             return told.result;
@@ -217,26 +217,21 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
         let alerts = futures_util::stream::iter(alerts)
             .map(|alert| self.tell(provider, alert, &arrival, Some(&permits)))
             .buffered(GROUP_ALERTS_IN_FLIGHT)
-            .map(|told| Told {
-                event_id: told.event_id,
-                assessment: told.assessment,
-                targets: told.targets,
-                state_fallback: told.state_fallback,
-                result: told.result,
-            })
+            .map(|(told, _)| told)
             .collect()
             .await;
         Ok(Answer::Group { alerts, truncated })
     }
 
-    /// One alert, from its severity to its topics: normalize, remember, deliver.
+    /// One alert, from its severity to its topics: normalize, remember, deliver; and where the
+    /// signed body overruled an unsigned header (Atlas), for a single alert's log line.
     async fn tell(
         &self,
         provider: Provider,
         alert: Alert,
         arrival: &Arrival<'_, '_>,
         permits: Option<&Semaphore>,
-    ) -> Telling {
+    ) -> (Told, Option<StatusConflict>) {
         let Normalized {
             event_id,
             assessment,
@@ -256,14 +251,14 @@ impl<P: Publisher, Q: Fallback> Relay<P, Q> {
             Ok(event) => self.deliver(event, arrival, permits, &mut recalled).await,
             Err(unreadable) => Err(unreadable.into()),
         };
-        Telling {
+        let told = Told {
             event_id,
             assessment,
-            status_conflict,
             targets: recalled.targets,
             state_fallback: recalled.state_fallback,
             result,
-        }
+        };
+        (told, status_conflict)
     }
 
     /// An event's state decision and publishes; what state learns goes into `recalled`.
@@ -396,16 +391,6 @@ struct Arrival<'r, 'l> {
 struct Recalled {
     targets: Option<String>,
     state_fallback: Option<&'static str>,
-}
-
-/// What one alert's stages learned, and how it ended.
-struct Telling {
-    event_id: String,
-    assessment: Option<Assessment>,
-    status_conflict: Option<StatusConflict>,
-    targets: Option<String>,
-    state_fallback: Option<&'static str>,
-    result: Result<Answer, Failed>,
 }
 
 /// `default=notified 1=unchanged 2=silenced:s-…`: each target's outcome, routes by position.
